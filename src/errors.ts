@@ -1,0 +1,26 @@
+// Errors a user can cause (bad flags, bad files, bad data). The CLI prints their message as one line and
+// exits non-zero without a stack trace; anything else is a bug and keeps its stack.
+
+export class SwatError extends Error {
+  override name = 'SwatError';
+}
+
+/** A config.json (or a flag that builds one) with a missing or invalid field. */
+export class ConfigError extends SwatError {
+  override name = 'ConfigError';
+}
+
+/** A file whose bytes do not follow its format (safetensors, tokenizer.json, checkpoint state). */
+export class FormatError extends SwatError {
+  override name = 'FormatError';
+}
+
+/** Training or evaluation data that cannot be used (missing path, empty corpus, ...). */
+export class DataError extends SwatError {
+  override name = 'DataError';
+}
+
+/** A bad command-line argument or API argument (token id outside the vocabulary, ...). */
+export class InputError extends SwatError {
+  override name = 'InputError';
+}

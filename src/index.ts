@@ -1,0 +1,5 @@
+// Public API of the swat package.
+export * from './errors.js';
+export * from './tensor.js';
+export * from './random.js';
+export type * from './backend/backend.js';
