@@ -1,0 +1,285 @@
+// The SWAT model of SWAT.md §2–3: forward as straight-line backend op calls in the spec's order, backward
+// the same list reversed. One layer function serves training (keys are the sequence itself, activations
+// saved per layer) and inference (keys come from the rolling cache of §4, buffers reused across layers).
+//
+// Shapes: B sequences of T tokens, N = B·T rows, D width, H heads of Dh, I MLP width, V vocabulary.
+
+import type { AttentionShape, Backend } from '../backend/backend.js';
+import { type SwatConfig, headDim } from '../config.js';
+import { Rng } from '../random.js';
+import type { Floats } from '../tensor.js';
+import type { KvCache } from './cache.js';
+import { EMBEDDINGS, FINAL_NORM, LM_HEAD, ParamBuffer, checkIds, initParams, layerNames, paramSpecs } from './params.js';
+
+/** What one layer's forward saves for its backward (training) or reuses as scratch (inference). */
+interface LayerActs {
+  xn: Floats; // (N, D) RMSNorm(x)
+  rstd1: Floats; // (N)
+  q: Floats; // (N, D) after RoPE
+  k: Floats; // (N, D) after RoPE
+  v: Floats; // (N, D)
+  att: Floats; // (N, D) attention output, before W_o
+  stats: Floats; // (B, H, T) softmax log-sum-exp
+  h: Floats; // (N, D) x + Attn
+  hn: Floats; // (N, D) RMSNorm(h)
+  rstd2: Floats; // (N)
+  gu: Floats; // (N, 2I) gate and up projections
+  s: Floats; // (N, I) silu(gate) ⊙ up
+}
+
+interface TrainActs {
+  B: number;
+  T: number;
+  ids: Int32Array; // (N)
+  xs: Floats[]; // L + 1 residual streams (N, D): xs[l] is layer l's input, xs[L] the last output
+  layers: LayerActs[];
+  tmp: Floats; // (N, D) W_o and W_down outputs before the residual add
+  xf: Floats; // (N, D) final RMSNorm
+  rstdF: Floats; // (N)
+  logits: Floats; // (N, V), turned into dlogits in place by the backward
+  losses: Floats; // (N)
+}
+
+interface GradScratch {
+  dres: Floats; // (N, D) gradient of the residual stream
+  dxn: Floats; // (N, D)
+  dq: Floats;
+  dk: Floats;
+  dv: Floats;
+  datt: Floats;
+  dgu: Floats; // (N, 2I)
+  ds: Floats; // (N, I)
+}
+
+/** How attention gets its keys: the sequence itself (training) or the cache (inference). */
+type KeySource = (l: number, k: Floats, v: Floats, T: number) => { k: Floats; v: Floats; Tk: number; kvStride: number };
+
+export class SwatModel {
+  readonly config: SwatConfig;
+  readonly backend: Backend;
+  readonly params: ParamBuffer;
+  private readonly slopes: Floats;
+  private train: TrainActs | null = null;
+  /** Whether `train` holds a forward that `backward` has not consumed yet. */
+  private pendingBackward = false;
+  private grad: GradScratch | null = null;
+
+  constructor(config: SwatConfig, backend: Backend, params?: ParamBuffer) {
+    this.config = config;
+    this.backend = backend;
+    this.params = params ?? new ParamBuffer(paramSpecs(config), backend.alloc(paramSpecs(config).reduce((a, s) => a + s.size, 0)));
+    this.slopes = backend.alloc(config.num_heads);
+    this.slopes.set(config.alibi_slopes.length ? config.alibi_slopes : new Array(config.num_heads).fill(0));
+  }
+
+  /** A freshly initialised model (SWAT.md §2), reproducible from `seed`. */
+  static create(config: SwatConfig, backend: Backend, seed: number): SwatModel {
+    const m = new SwatModel(config, backend);
+    initParams(m.params, config, new Rng(seed));
+    return m;
+  }
+
+  /** A zeroed buffer with the parameters' layout (gradients, optimiser moments). */
+  zerosLike(): ParamBuffer {
+    return new ParamBuffer(this.params.specs, this.backend.alloc(this.params.flat.length));
+  }
+
+  get parameterCount(): number {
+    return this.params.flat.length;
+  }
+
+  private get headWeight(): string {
+    return this.config.tie_word_embeddings ? EMBEDDINGS : LM_HEAD;
+  }
+
+  private attentionShape(B: number, Tq: number, Tk: number, kvStride: number): AttentionShape {
+    const c = this.config;
+    return {
+      B, Tq, Tk, kvStride, H: c.num_heads, Dh: headDim(c), window: c.window_size,
+      activation: c.attention_activation, slopes: this.slopes, bias: c.sigmoid_bias,
+    };
+  }
+
+  private allocLayer(N: number, B: number, T: number): LayerActs {
+    const { hidden_size: D, intermediate_size: I, num_heads: H } = this.config;
+    const a = (n: number) => this.backend.alloc(n);
+    return {
+      xn: a(N * D), rstd1: a(N), q: a(N * D), k: a(N * D), v: a(N * D), att: a(N * D), stats: a(B * H * T),
+      h: a(N * D), hn: a(N * D), rstd2: a(N), gu: a(N * 2 * I), s: a(N * I),
+    };
+  }
+
+  /** One layer: x (N, D) → xOut (N, D) (may be x itself). Keys and values go through `keys`. */
+  private layerForward(l: number, a: LayerActs, x: Floats, xOut: Floats, tmp: Floats, B: number, T: number, pos0: number, keys: KeySource): void {
+    const be = this.backend;
+    const c = this.config;
+    const { hidden_size: D, intermediate_size: I, num_heads: H } = c;
+    const N = B * T;
+    const n = layerNames(l);
+    const p = (name: string) => this.params.get(name);
+
+    be.rmsnormForward(a.xn, a.rstd1, x, p(n.attnNorm), N, D, c.norm_eps);
+    be.matmul(a.q, a.xn, p(n.q), N, D, D, false, true, false);
+    be.matmul(a.k, a.xn, p(n.k), N, D, D, false, true, false);
+    be.matmul(a.v, a.xn, p(n.v), N, D, D, false, true, false);
+    if (c.use_rope) {
+      be.rope(a.q, B, T, H, D / H, pos0, c.rope_theta, false);
+      be.rope(a.k, B, T, H, D / H, pos0, c.rope_theta, false);
+    }
+    const kv = keys(l, a.k, a.v, T);
+    be.attentionForward(a.att, a.stats, a.q, kv.k, kv.v, this.attentionShape(B, T, kv.Tk, kv.kvStride));
+    be.matmul(tmp, a.att, p(n.o), N, D, D, false, true, false);
+    be.add(a.h, x, tmp, N * D);
+
+    be.rmsnormForward(a.hn, a.rstd2, a.h, p(n.mlpNorm), N, D, c.norm_eps);
+    be.matmul(a.gu, a.hn, p(n.gateUp), N, 2 * I, D, false, true, false);
+    be.swigluForward(a.s, a.gu, N, I);
+    be.matmul(tmp, a.s, p(n.down), N, D, I, false, true, false);
+    be.add(xOut, a.h, tmp, N * D);
+  }
+
+  /** logits (rows, V) = RMSNorm(x) · Wᵀ; xf and rstd receive the normalised rows. */
+  private head(logits: Floats, xf: Floats, rstd: Floats, x: Floats, rows: number): void {
+    const { hidden_size: D, vocab_size: V, norm_eps } = this.config;
+    this.backend.rmsnormForward(xf, rstd, x, this.params.get(FINAL_NORM), rows, D, norm_eps);
+    this.backend.matmul(logits, xf, this.params.get(this.headWeight), rows, V, D, false, true, false);
+  }
+
+  private trainActs(B: number, T: number): TrainActs {
+    if (this.train && this.train.B === B && this.train.T === T) return this.train;
+    const { hidden_size: D, vocab_size: V, num_hidden_layers: L } = this.config;
+    const N = B * T;
+    const a = (n: number) => this.backend.alloc(n);
+    this.train = {
+      B, T, ids: new Int32Array(N),
+      xs: Array.from({ length: L + 1 }, () => a(N * D)),
+      layers: Array.from({ length: L }, () => this.allocLayer(N, B, T)),
+      tmp: a(N * D), xf: a(N * D), rstdF: a(N), logits: a(N * V), losses: a(N),
+    };
+    this.grad = null;
+    return this.train;
+  }
+
+  /** Mean next-token loss over the targets that are not −1. inputs and targets are (B, T). Saves what
+   *  `backward` needs. */
+  forward(inputs: Int32Array, targets: Int32Array, B: number, T: number): number {
+    const c = this.config;
+    const N = B * T;
+    if (inputs.length !== N || targets.length !== N) throw new Error(`forward: expected ${N} inputs and targets`);
+    checkIds(inputs, c.vocab_size);
+    for (let i = 0; i < N; i++) if (targets[i] !== -1) checkIds([targets[i]!], c.vocab_size, 'target id');
+    const t = this.trainActs(B, T);
+    t.ids.set(inputs);
+    this.backend.embeddingForward(t.xs[0]!, this.params.get(EMBEDDINGS), t.ids, N, c.hidden_size);
+    const ownKeys: KeySource = (_l, k, v, Tk) => ({ k, v, Tk, kvStride: Tk });
+    for (let l = 0; l < c.num_hidden_layers; l++) {
+      this.layerForward(l, t.layers[l]!, t.xs[l]!, t.xs[l + 1]!, t.tmp, B, T, 0, ownKeys);
+    }
+    this.head(t.logits, t.xf, t.rstdF, t.xs[c.num_hidden_layers]!, N);
+    this.backend.crossEntropyForward(t.losses, t.logits, targets, N, c.vocab_size);
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < N; i++) {
+      if (targets[i] === -1) continue;
+      sum += t.losses[i]!;
+      count++;
+    }
+    this.pendingBackward = true;
+    return count ? sum / count : 0;
+  }
+
+  /** Adds the gradient of (scale × the mean loss of the last `forward`) into `grads`. Consumes the saved
+   *  logits (they become dlogits in place), so call `forward` again before another backward. */
+  backward(targets: Int32Array, grads: ParamBuffer, scale = 1): void {
+    const t = this.train;
+    if (!t || !this.pendingBackward) throw new Error('backward: no forward to differentiate');
+    this.pendingBackward = false; // the logits become dlogits below; a second backward would be wrong
+    const be = this.backend;
+    const c = this.config;
+    const { hidden_size: D, intermediate_size: I, vocab_size: V, num_heads: H, num_hidden_layers: L } = c;
+    const { B, T } = t;
+    const N = B * T;
+    const g = this.gradScratch(N);
+    const p = (name: string) => this.params.get(name);
+    const dp = (name: string) => grads.get(name);
+    let count = 0;
+    for (let i = 0; i < N; i++) if (targets[i] !== -1) count++;
+
+    be.crossEntropyBackward(t.logits, t.logits, targets, count ? scale / count : 0, N, V);
+    const dlogits = t.logits;
+    be.matmul(g.dxn, dlogits, p(this.headWeight), N, D, V, false, false, false);
+    be.matmul(dp(this.headWeight), dlogits, t.xf, V, D, N, true, false, true);
+    g.dres.fill(0);
+    be.rmsnormBackward(g.dres, dp(FINAL_NORM), g.dxn, t.xs[L]!, p(FINAL_NORM), t.rstdF, N, D);
+
+    for (let l = L - 1; l >= 0; l--) {
+      const a = t.layers[l]!;
+      const n = layerNames(l);
+      // x_{l+1} = h + W_down · swiglu(W_gu · RMSNorm(h)); g.dres holds d x_{l+1}.
+      be.matmul(g.ds, g.dres, p(n.down), N, I, D, false, false, false);
+      be.matmul(dp(n.down), g.dres, a.s, D, I, N, true, false, true);
+      be.swigluBackward(g.dgu, g.ds, a.gu, N, I);
+      be.matmul(g.dxn, g.dgu, p(n.gateUp), N, D, 2 * I, false, false, false);
+      be.matmul(dp(n.gateUp), g.dgu, a.hn, 2 * I, D, N, true, false, true);
+      be.rmsnormBackward(g.dres, dp(n.mlpNorm), g.dxn, a.h, p(n.mlpNorm), a.rstd2, N, D);
+      // h = x + W_o · Attn(RMSNorm(x)); g.dres now holds d h.
+      be.matmul(g.datt, g.dres, p(n.o), N, D, D, false, false, false);
+      be.matmul(dp(n.o), g.dres, a.att, D, D, N, true, false, true);
+      be.attentionBackward(g.dq, g.dk, g.dv, g.datt, a.q, a.k, a.v, a.att, a.stats, this.attentionShape(B, T, T, T));
+      if (c.use_rope) {
+        be.rope(g.dq, B, T, H, D / H, 0, c.rope_theta, true);
+        be.rope(g.dk, B, T, H, D / H, 0, c.rope_theta, true);
+      }
+      be.matmul(g.dxn, g.dq, p(n.q), N, D, D, false, false, false);
+      be.matmul(g.dxn, g.dk, p(n.k), N, D, D, false, false, true);
+      be.matmul(g.dxn, g.dv, p(n.v), N, D, D, false, false, true);
+      be.matmul(dp(n.q), g.dq, a.xn, D, D, N, true, false, true);
+      be.matmul(dp(n.k), g.dk, a.xn, D, D, N, true, false, true);
+      be.matmul(dp(n.v), g.dv, a.xn, D, D, N, true, false, true);
+      be.rmsnormBackward(g.dres, dp(n.attnNorm), g.dxn, t.xs[l]!, p(n.attnNorm), a.rstd1, N, D);
+    }
+    be.embeddingBackward(dp(EMBEDDINGS), g.dres, t.ids, N, D);
+  }
+
+  private gradScratch(N: number): GradScratch {
+    const { hidden_size: D, intermediate_size: I } = this.config;
+    if (this.grad && this.grad.dres.length === N * D) return this.grad;
+    const a = (n: number) => this.backend.alloc(n);
+    this.grad = { dres: a(N * D), dxn: a(N * D), dq: a(N * D), dk: a(N * D), dv: a(N * D), datt: a(N * D), dgu: a(N * 2 * I), ds: a(N * I) };
+    return this.grad;
+  }
+
+  /** Inference over T new tokens per sequence (ids (B, T)) continuing the cache's text: appends their keys
+   *  and values to the cache and returns logits, (B·T, V) for `all` rows or (B, V) for the `last` row of
+   *  each sequence. Memory is O(T·d + cache), whatever the position. */
+  forwardCached(ids: Int32Array, B: number, cache: KvCache, rows: 'all' | 'last'): Floats {
+    const c = this.config;
+    const { hidden_size: D, vocab_size: V, num_hidden_layers: L } = c;
+    const N = ids.length;
+    const T = N / B;
+    if (!Number.isInteger(T) || T < 1) throw new Error(`forwardCached: ${N} ids do not split into ${B} sequences`);
+    if (cache.B !== B) throw new Error(`forwardCached: cache holds ${cache.B} sequences, got ${B}`);
+    checkIds(ids, c.vocab_size);
+    const be = this.backend;
+    const x = be.alloc(N * D);
+    const tmp = be.alloc(N * D);
+    const a = this.allocLayer(N, B, T);
+    be.embeddingForward(x, this.params.get(EMBEDDINGS), ids, N, D);
+    cache.reserve(T);
+    const pos0 = cache.position;
+    const cacheKeys: KeySource = (l, k, v, Tq) => cache.append(l, k, v, Tq);
+    for (let l = 0; l < L; l++) this.layerForward(l, a, x, x, tmp, B, T, pos0, cacheKeys);
+    cache.commit(T);
+
+    let src = x;
+    let R = N;
+    if (rows === 'last') {
+      src = tmp.subarray(0, B * D);
+      for (let b = 0; b < B; b++) src.set(x.subarray(((b + 1) * T - 1) * D, (b + 1) * T * D), b * D);
+      R = B;
+    }
+    const logits = be.alloc(R * V);
+    this.head(logits, a.xn.subarray(0, R * D), a.rstd1.subarray(0, R), src, R);
+    return logits;
+  }
+}
