@@ -1,0 +1,119 @@
+// The byte-level tokenizer: ids 0…255 are the bytes of the text's UTF-8 encoding, 256 is BOS `<|bos|>`,
+// 257 is EOS `<|endoftext|>`; V = 258. It is a byte-level BPE with an empty merge list, which is how it is
+// saved (Hugging Face tokenizer.json, GPT-2 byte-to-unicode vocabulary) so other tools read the same ids.
+// Deliberately not here yet: BPE merges and their training. They extend this class: merged tokens get ids
+// after the special tokens, encodeBytes applies the merges to the byte ids, decodeBytes expands merged ids
+// back to their bytes, and toJSON lists them in `vocab` and `merges`.
+
+import { InputError } from '../errors.js';
+import type { Tokenizer } from './tokenizer.js';
+
+export const BOS_TOKEN = '<|bos|>';
+export const EOS_TOKEN = '<|endoftext|>';
+export const BYTE_VOCAB_SIZE = 256;
+
+export interface SpecialToken {
+  readonly id: number;
+  readonly content: string;
+}
+
+/** The special tokens, in id order right after the bytes. */
+export const SPECIAL_TOKENS: readonly SpecialToken[] = [
+  { id: BYTE_VOCAB_SIZE, content: BOS_TOKEN },
+  { id: BYTE_VOCAB_SIZE + 1, content: EOS_TOKEN },
+];
+
+/** GPT-2's byte-to-unicode map: entry b is the one-character token string of byte b. Printable Latin-1
+ *  bytes stand for themselves; the other 68 (controls, space, 0x7f–0xa0, soft hyphen) are shifted to
+ *  U+0100 and up, so every token string is visible and no byte is whitespace in the vocabulary file. */
+export const BYTE_TO_UNICODE: readonly string[] = buildByteToUnicode();
+
+/** Inverse of BYTE_TO_UNICODE. */
+export const UNICODE_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_TO_UNICODE.map((c, b) => [c, b]));
+
+function buildByteToUnicode(): string[] {
+  const printable = (b: number): boolean =>
+    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const map: string[] = [];
+  let shifted = 0;
+  for (let b = 0; b < 256; b++) {
+    map.push(String.fromCodePoint(printable(b) ? b : 256 + shifted++));
+  }
+  return map;
+}
+
+const utf8Encoder = new TextEncoder();
+// Not fatal: decoding arbitrary model output must not throw; invalid sequences become U+FFFD.
+// ignoreBOM keeps a leading U+FEFF in the text instead of silently dropping it.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+export class ByteLevelTokenizer implements Tokenizer {
+  readonly vocabSize = BYTE_VOCAB_SIZE + SPECIAL_TOKENS.length;
+  readonly bosId = BYTE_VOCAB_SIZE;
+  readonly eosId = BYTE_VOCAB_SIZE + 1;
+
+  encode(text: string): number[] {
+    return this.encodeBytes(utf8Encoder.encode(text));
+  }
+
+  encodeBytes(bytes: Uint8Array): number[] {
+    return Array.from(bytes);
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    return utf8Decoder.decode(this.decodeBytes(ids));
+  }
+
+  decodeBytes(ids: ArrayLike<number>): Uint8Array {
+    const out = new Uint8Array(ids.length);
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        throw new InputError(`decode: token id ${id} at position ${i} is outside the vocabulary [0, ${this.vocabSize})`);
+      }
+      if (id < BYTE_VOCAB_SIZE) out[n++] = id;
+    }
+    return out.subarray(0, n);
+  }
+
+  toJSON(): object {
+    return byteLevelTokenizerJson();
+  }
+}
+
+/** The tokenizer.json object: every field Hugging Face's `tokenizers` writes, so its loader and the ports of
+ *  it find what they expect. No post_processor: like `encode`, it adds no BOS/EOS on its own. */
+function byteLevelTokenizerJson(): object {
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: SPECIAL_TOKENS.map((s) => ({
+      id: s.id,
+      content: s.content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: null,
+    pre_tokenizer: byteLevel,
+    post_processor: null,
+    decoder: byteLevel,
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: Object.fromEntries(BYTE_TO_UNICODE.map((c, b) => [c, b])),
+      merges: [],
+    },
+  };
+}

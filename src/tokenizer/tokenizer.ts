@@ -1,0 +1,23 @@
+// The tokenizer contract shared by training, inference and the server: text <-> token ids.
+// Not a tokenizer itself (see byte-level.ts), and not the file format (see hf-json.ts). A model built with
+// only a vocabulary size and no tokenizer runs on raw token ids and never goes through this interface.
+
+export interface Tokenizer {
+  /** V: every id this tokenizer produces or accepts is in [0, vocabSize). */
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  /** The ids of `text`'s UTF-8 encoding. Never adds BOS or EOS: the caller decides where documents start
+   *  and end. Text is taken literally: "<|endoftext|>" inside a document is bytes, not EOS, so data cannot
+   *  inject special tokens. Lone surrogates (not valid Unicode) become U+FFFD, as in any UTF-8 encoder. */
+  encode(text: string): number[];
+  /** The ids of raw bytes; round-trips any byte sequence through decodeBytes, valid UTF-8 or not. */
+  encodeBytes(bytes: Uint8Array): number[];
+  /** Text of the ids. Special tokens (BOS, EOS) produce no text; byte sequences that are not valid UTF-8
+   *  decode to U+FFFD. Throws InputError for an id outside the vocabulary. */
+  decode(ids: ArrayLike<number>): string;
+  /** Bytes of the ids, special tokens dropped. Throws InputError for an id outside the vocabulary. */
+  decodeBytes(ids: ArrayLike<number>): Uint8Array;
+  /** The Hugging Face tokenizer.json object of this tokenizer. */
+  toJSON(): object;
+}

@@ -1,0 +1,248 @@
+// Byte-level tokenizer: ids, exact round trips (random Unicode, invalid bytes), special tokens, and the
+// tokenizer.json format (fields other tools rely on, round trip, one-line errors for malformed files).
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { FormatError, InputError } from '../src/errors.js';
+import { Rng } from '../src/random.js';
+import {
+  BYTE_TO_UNICODE,
+  ByteLevelTokenizer,
+  loadTokenizer,
+  tokenizerFromJson,
+  tokenizerToJson,
+} from '../src/tokenizer/index.js';
+
+const tok = new ByteLevelTokenizer();
+
+/** Code point ranges the random strings draw from: scripts, combining marks, emoji, and the whole range. */
+const RANGES: readonly [number, number][] = [
+  [0x00, 0x7f], // ASCII incl. NUL and controls
+  [0x80, 0xff], // Latin-1
+  [0x300, 0x36f], // combining diacritical marks
+  [0x4e00, 0x9fff], // CJK
+  [0xac00, 0xd7a3], // Hangul
+  [0x1f300, 0x1f6ff], // emoji
+  [0x200d, 0x200d], // zero-width joiner (emoji sequences)
+  [0xfe0f, 0xfeff], // variation selector … BOM
+  [0x0, 0x10ffff], // anything
+];
+
+function randomString(rng: Rng, maxLen: number): string {
+  let s = '';
+  const len = rng.int(maxLen + 1);
+  for (let i = 0; i < len; i++) {
+    const [lo, hi] = RANGES[rng.int(RANGES.length)]!;
+    let cp = lo + rng.int(hi - lo + 1);
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // lone surrogates are not text
+    s += String.fromCodePoint(cp);
+  }
+  return s;
+}
+
+test('ids are the UTF-8 bytes, then BOS 256 and EOS 257', () => {
+  assert.equal(tok.vocabSize, 258);
+  assert.equal(tok.bosId, 256);
+  assert.equal(tok.eosId, 257);
+  assert.deepEqual(tok.encode('A é'), [0x41, 0x20, 0xc3, 0xa9]);
+  assert.deepEqual(tok.encode('😀'), [0xf0, 0x9f, 0x98, 0x80]);
+  assert.deepEqual(tok.encode(''), []);
+  assert.equal(tok.decode([]), '');
+});
+
+test('encode/decode round-trips random Unicode text exactly', () => {
+  const rng = new Rng(1234);
+  const fixed = ['\uFEFFleading BOM', 'e\u0301 a\u0308', '👩‍👩‍👧‍👦 🇫🇷', '日本語テキスト', 'a\u0000b', '\r\n\t '];
+  const samples = [...fixed, ...Array.from({ length: 500 }, () => randomString(rng, 40))];
+  for (const s of samples) {
+    const ids = tok.encode(s);
+    // Independent oracle for the ids: Node's own UTF-8 encoder.
+    assert.deepEqual(ids, Array.from(Buffer.from(s, 'utf8')), JSON.stringify(s));
+    assert.equal(tok.decode(ids), s);
+  }
+});
+
+test('encodeBytes/decodeBytes round-trip bytes that are not UTF-8', () => {
+  const invalid = [
+    [0xff],
+    [0xc3], // truncated two-byte sequence
+    [0xc0, 0x80], // overlong NUL
+    [0xed, 0xa0, 0x80], // encoded surrogate
+    [0xf4, 0x90, 0x80, 0x80], // above U+10FFFF
+    [0x61, 0x80, 0x62],
+  ];
+  const rng = new Rng(7);
+  const random = Array.from({ length: 200 }, () => Array.from({ length: rng.int(64) }, () => rng.int(256)));
+  for (const bytes of [...invalid, ...random]) {
+    const ids = tok.encodeBytes(Uint8Array.from(bytes));
+    assert.deepEqual(ids, bytes);
+    assert.deepEqual(Array.from(tok.decodeBytes(ids)), bytes);
+  }
+  // decode (to text) replaces what is not UTF-8 rather than throwing.
+  assert.equal(tok.decode([0x61, 0xff, 0x62]), 'a\uFFFDb');
+});
+
+test('special tokens decode to nothing and are never produced from text', () => {
+  assert.equal(tok.decode([256, 0x68, 0x69, 257]), 'hi');
+  assert.deepEqual(Array.from(tok.decodeBytes([257, 0x41, 256])), [0x41]);
+  const literal = tok.encode('<|endoftext|>');
+  assert.ok(!literal.includes(tok.eosId));
+  assert.equal(tok.decode(literal), '<|endoftext|>');
+  assert.deepEqual(tok.encode('<|bos|>'), Array.from(Buffer.from('<|bos|>')));
+});
+
+test('decoding an id outside the vocabulary is an InputError naming the id', () => {
+  for (const [ids, bad, at] of [
+    [[1, 258], 258, 1],
+    [[-1], -1, 0],
+    [[65, 66, 1.5], 1.5, 2],
+  ] as const) {
+    assert.throws(
+      () => tok.decode(ids),
+      (e: unknown) =>
+        e instanceof InputError &&
+        e.message === `decode: token id ${bad} at position ${at} is outside the vocabulary [0, 258)`,
+    );
+  }
+});
+
+test('decode accepts typed arrays of ids', () => {
+  assert.equal(tok.decode(Int32Array.from([0x6f, 0x6b, 257])), 'ok');
+});
+
+// ---- tokenizer.json ----
+
+type Json = Record<string, any>;
+const freshJson = (): Json => JSON.parse(tokenizerToJson(tok)) as Json;
+
+test('tokenizer.json has the Hugging Face byte-level BPE fields', () => {
+  const j = freshJson();
+  assert.equal(j['model'].type, 'BPE');
+  assert.deepEqual(j['model'].merges, []);
+  assert.deepEqual(j['pre_tokenizer'], {
+    type: 'ByteLevel',
+    add_prefix_space: false,
+    trim_offsets: true,
+    use_regex: false,
+  });
+  assert.equal(j['decoder'].type, 'ByteLevel');
+  assert.equal(j['normalizer'], null);
+  assert.deepEqual(
+    j['added_tokens'].map((t: Json) => [t['id'], t['content'], t['special']]),
+    [
+      [256, '<|bos|>', true],
+      [257, '<|endoftext|>', true],
+    ],
+  );
+  const vocab = j['model'].vocab as Record<string, number>;
+  assert.equal(Object.keys(vocab).length, 256);
+  // GPT-2's map, spot-checked against well-known entries: space is 'Ġ', newline 'Ċ', NUL 'Ā', soft hyphen 'Ń'.
+  assert.equal(vocab['Ġ'], 0x20);
+  assert.equal(vocab['Ċ'], 0x0a);
+  assert.equal(vocab['Ā'], 0x00);
+  assert.equal(vocab['Ń'], 0xad);
+  assert.equal(vocab['!'], 0x21);
+  assert.equal(vocab['~'], 0x7e);
+  assert.equal(vocab['é'], 0xe9);
+  assert.equal(vocab['ÿ'], 0xff);
+  assert.deepEqual(Object.values(vocab).sort((a, b) => a - b), Array.from({ length: 256 }, (_, b) => b));
+  for (const c of BYTE_TO_UNICODE) assert.match(c, /^[^\s\p{Cc}]$/u, `token ${JSON.stringify(c)} is visible`);
+});
+
+test('tokenizer.json round-trips through tokenizerFromJson and loadTokenizer', () => {
+  const text = tokenizerToJson(tok);
+  const back = tokenizerFromJson(text, 'tokenizer.json');
+  assert.equal(tokenizerToJson(back), text);
+  assert.deepEqual(back.encode('héllo 😀'), tok.encode('héllo 😀'));
+  const dir = mkdtempSync(join(tmpdir(), 'swat-tok-'));
+  try {
+    writeFileSync(join(dir, 'tokenizer.json'), text);
+    assert.equal(loadTokenizer(dir).vocabSize, 258);
+    assert.equal(loadTokenizer(join(dir, 'tokenizer.json')).eosId, 257);
+    const missing = join(dir, 'none');
+    assert.throws(
+      () => loadTokenizer(missing),
+      (e: unknown) => e instanceof InputError && e.message === `tokenizer not found: ${missing}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a vocabulary listing the special tokens with their ids is accepted', () => {
+  const j = freshJson();
+  j['model'].vocab['<|endoftext|>'] = 257;
+  assert.equal(tokenizerFromJson(JSON.stringify(j), 'f.json').vocabSize, 258);
+});
+
+test('malformed tokenizer.json files give one-line FormatErrors naming file and field', () => {
+  const cases: [string, (j: Json) => unknown, string][] = [
+    ['not JSON', () => '{"model": ', 'not valid JSON'],
+    ['array', () => [], 'expected a JSON object at the top level'],
+    ['no model', (j) => void delete j['model'], 'missing field "model"'],
+    ['WordPiece', (j) => void (j['model'].type = 'WordPiece'), 'model.type "WordPiece" is not supported (only "BPE")'],
+    ['no type', (j) => void delete j['model'].type, 'missing field "model.type"'],
+    ['merges', (j) => void (j['model'].merges = ['Ġ t', 'h e']), 'model.merges has 2 entries: BPE merges are not supported yet'],
+    ['merges missing', (j) => void delete j['model'].merges, 'model.merges must be an array'],
+    ['vocab missing', (j) => void delete j['model'].vocab, 'model.vocab must be an object mapping token strings to ids'],
+    [
+      'vocab wrong id',
+      (j) => void (j['model'].vocab['a'] = 5),
+      'model.vocab is not the byte-level map: "a" has id 5, expected 97',
+    ],
+    [
+      'vocab raw space',
+      (j) => void (j['model'].vocab[' '] = 32),
+      'model.vocab is not the byte-level map: token " " is not a byte',
+    ],
+    [
+      'vocab short',
+      (j) => void delete j['model'].vocab['Ġ'],
+      'model.vocab is not the byte-level map: it has 255 of the 256 byte tokens',
+    ],
+    ['normalizer', (j) => void (j['normalizer'] = { type: 'NFC' }), 'normalizer is not supported (expected null)'],
+    [
+      'pre_tokenizer',
+      (j) => void (j['pre_tokenizer'] = { type: 'Whitespace' }),
+      'pre_tokenizer must be {"type": "ByteLevel"}, got {"type":"Whitespace"}',
+    ],
+    ['prefix space', (j) => void (j['pre_tokenizer'].add_prefix_space = true), 'pre_tokenizer.add_prefix_space must be false'],
+    ['added not array', (j) => void (j['added_tokens'] = {}), 'added_tokens must be an array'],
+    [
+      'added no id',
+      (j) => void delete j['added_tokens'][1].id,
+      'added_tokens[1] needs an integer "id" and a string "content"',
+    ],
+    [
+      'added wrong id',
+      (j) => void (j['added_tokens'][0].id = 300),
+      'added_tokens[0] "<|bos|>" with id 300 is not one of "<|bos|>" = 256, "<|endoftext|>" = 257',
+    ],
+    [
+      'added unknown',
+      (j) => void j['added_tokens'].push({ id: 258, content: '<|pad|>', special: true }),
+      'added_tokens[2] "<|pad|>" with id 258 is not one of "<|bos|>" = 256, "<|endoftext|>" = 257',
+    ],
+    ['added not special', (j) => void (j['added_tokens'][1].special = false), 'added_tokens[1] "<|endoftext|>" must have "special": true'],
+    ['added repeated', (j) => void j['added_tokens'].push(j['added_tokens'][0]), 'added_tokens[2] repeats "<|bos|>"'],
+    ['added missing', (j) => void j['added_tokens'].pop(), 'added_tokens lacks "<|endoftext|>" (id 257)'],
+  ];
+  for (const [name, mutate, message] of cases) {
+    const j = freshJson();
+    const replaced = mutate(j);
+    const text = typeof replaced === 'string' ? replaced : JSON.stringify(replaced ?? j);
+    assert.throws(
+      () => tokenizerFromJson(text, 'run/tokenizer.json'),
+      (e: unknown) => {
+        assert.ok(e instanceof FormatError, name);
+        assert.equal(e.message, `run/tokenizer.json: ${message}`, name);
+        assert.ok(!e.message.includes('\n'), name);
+        return true;
+      },
+      name,
+    );
+  }
+});
