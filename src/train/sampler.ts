@@ -18,7 +18,8 @@ function fill(batch: Batch, stream: TokenStream, b: number, T: number, offset: n
   batch.targets.set(row.subarray(1, T + 1), b * T);
 }
 
-function checkLength(stream: TokenStream, T: number, what: string): void {
+/** Throws a DataError when `stream` cannot fill one sequence of length T. */
+export function checkLength(stream: TokenStream, T: number, what: string): void {
   if (stream.length < T + 1) {
     throw new DataError(`${what} has ${stream.length} tokens, a sequence of length ${T} needs at least ${T + 1}`);
   }

@@ -1,0 +1,77 @@
+// swat info: what a model directory holds and what running it costs.
+
+import { type SwatConfig, receptiveField } from '../../config.js';
+import { paramSpecs } from '../../model/params.js';
+import { readModelConfig } from '../../model/store.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { type CommandSpec, type Parsed, flag, required, str } from '../args.js';
+
+export const infoCommand: CommandSpec = {
+  name: 'info',
+  summary: 'parameters, window, receptive field and decoding memory of a model',
+  usage: '--model DIR [--json]',
+  options: {
+    model: { type: 'string', arg: 'DIR', help: 'model directory' },
+    json: { type: 'boolean', help: 'print JSON' },
+  },
+};
+
+export interface ModelFacts {
+  parameters: number;
+  layers: number;
+  width: number;
+  heads: number;
+  window: number | null;
+  attention: string;
+  alibi_slopes: number[];
+  rope: boolean;
+  vocab_size: number;
+  tokenizer: string;
+  receptive_field: number | null;
+  /** Bytes of keys and values a decoding sequence holds: the last ω tokens per layer (SWAT.md §4). */
+  decode_cache_bytes_per_sequence: number | null;
+  weights_bytes: number;
+}
+
+export function modelFacts(c: SwatConfig, tokenizer: Tokenizer | null): ModelFacts {
+  const parameters = paramSpecs(c).reduce((a, s) => a + s.size, 0);
+  return {
+    parameters,
+    layers: c.num_hidden_layers,
+    width: c.hidden_size,
+    heads: c.num_heads,
+    window: c.window_size,
+    attention: c.attention_activation,
+    alibi_slopes: c.alibi_slopes,
+    rope: c.use_rope,
+    vocab_size: c.vocab_size,
+    tokenizer: tokenizer ? `byte-level (${tokenizer.vocabSize} tokens)` : 'none (raw ids)',
+    receptive_field: receptiveField(c),
+    decode_cache_bytes_per_sequence: c.window_size === null ? null : 2 * c.num_hidden_layers * c.window_size * c.hidden_size * 4,
+    weights_bytes: parameters * 4,
+  };
+}
+
+function bytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}
+
+export function describeModel(c: SwatConfig, tokenizer: Tokenizer | null): string {
+  const f = modelFacts(c, tokenizer);
+  const slopes = f.alibi_slopes.map((s) => (s === 0 ? '0' : s.toPrecision(3))).join(', ');
+  return [
+    `parameters        ${f.parameters.toLocaleString('en-US')} (${bytes(f.weights_bytes)} as F32)`,
+    `layers × width    ${f.layers} × ${f.width}, ${f.heads} heads of ${f.width / f.heads}, MLP ${c.intermediate_size}`,
+    `attention         ${f.attention}, window ${f.window ?? 'none (full causal)'}, RoPE ${f.rope ? 'on' : 'off'}, bias ${c.sigmoid_bias}`,
+    `ALiBi slopes      [${slopes}]`,
+    `vocabulary        ${f.vocab_size}, tokenizer: ${f.tokenizer}`,
+    `receptive field   ${f.receptive_field === null ? 'unbounded (full attention)' : `${f.receptive_field} tokens (1 + (ω−1)·L)`}`,
+    `decode memory     ${f.decode_cache_bytes_per_sequence === null ? 'grows with the text (full attention)' : `${bytes(f.decode_cache_bytes_per_sequence)} of keys and values per sequence, at any length`}`,
+  ].join('\n');
+}
+
+export function runInfo(v: Parsed): void {
+  const dir = required(str(v, 'model'), 'model', 'info');
+  const { config, tokenizer } = readModelConfig(dir);
+  process.stdout.write(flag(v, 'json') ? JSON.stringify(modelFacts(config, tokenizer)) + '\n' : describeModel(config, tokenizer) + '\n');
+}

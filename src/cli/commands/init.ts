@@ -1,0 +1,28 @@
+// swat init: write a randomly initialised model directory.
+
+import { selectBackend } from '../../backend/index.js';
+import { SwatModel } from '../../model/model.js';
+import { saveModel } from '../../model/store.js';
+import { type CommandSpec, type Parsed, int, required, str } from '../args.js';
+import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
+import { describeModel } from './info.js';
+
+export const initCommand: CommandSpec = {
+  name: 'init',
+  summary: 'write a randomly initialised model directory (config.json, model.safetensors, tokenizer.json)',
+  usage: '--out DIR [--vocab-size V | --tokenizer byte] [architecture options]',
+  options: {
+    out: { type: 'string', arg: 'DIR', help: 'model directory to write' },
+    ...architectureOptions({ layers: '4', dim: '128', heads: '4', window: '64' }),
+    seed: { type: 'string', arg: 'S', help: 'initialisation seed', default: '0' },
+  },
+};
+
+export function runInit(v: Parsed): void {
+  const out = required(str(v, 'out'), 'out', 'init');
+  const tokenizer = tokenizerFromArgs(v);
+  const config = configFromArgs(v, tokenizer);
+  const model = SwatModel.create(config, selectBackend(str(v, 'backend')), int(v, 'seed')!);
+  saveModel(out, model, tokenizer);
+  process.stdout.write(`wrote ${out}\n${describeModel(config, tokenizer)}\n`);
+}

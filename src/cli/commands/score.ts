@@ -1,0 +1,27 @@
+// swat score: log-probability of every token of a text given the ones before it.
+
+import { selectBackend } from '../../backend/index.js';
+import { scoreTokens } from '../../infer/generate.js';
+import { loadModel } from '../../model/store.js';
+import { type CommandSpec, type Parsed, posInt, required, str } from '../args.js';
+import { promptIds } from './generate.js';
+
+export const scoreCommand: CommandSpec = {
+  name: 'score',
+  summary: 'print {"ids": [...], "logprobs": [...]} with logprobs[i] = log p(ids[i+1] | ids[0..i])',
+  usage: '--model DIR (--text TEXT | --ids 1,2,3)',
+  options: {
+    model: { type: 'string', arg: 'DIR', help: 'model directory' },
+    text: { type: 'string', arg: 'TEXT', help: 'text to score (needs the model to have a tokenizer)' },
+    ids: { type: 'string', arg: 'IDS', help: 'comma-separated token ids to score' },
+    chunk: { type: 'string', arg: 'N', help: 'tokens per forward call (memory stays constant in the text length)', default: '256' },
+  },
+};
+
+export function runScore(v: Parsed): void {
+  const dir = required(str(v, 'model'), 'model', 'score');
+  const { model, tokenizer } = loadModel(dir, selectBackend(str(v, 'backend')));
+  const ids = promptIds(v, tokenizer, dir, 'text');
+  const logprobs = scoreTokens(model, ids, posInt(v, 'chunk')!);
+  process.stdout.write(JSON.stringify({ ids, logprobs }) + '\n');
+}

