@@ -188,6 +188,12 @@ export class SwatModel {
     return count ? sum / count : 0;
   }
 
+  /** Logits (B·T, V) of the last `forward`, valid until `backward` turns them into gradients. */
+  get logits(): Floats {
+    if (!this.train || !this.pendingBackward) throw new Error('logits: no forward whose logits are still held');
+    return this.train.logits;
+  }
+
   /** Adds the gradient of (scale × the mean loss of the last `forward`) into `grads`. Consumes the saved
    *  logits (they become dlogits in place), so call `forward` again before another backward. */
   backward(targets: Int32Array, grads: ParamBuffer, scale = 1): void {

@@ -1,0 +1,99 @@
+// Pins SWAT.md §2 and §3.1: slope presets equal the spec's test vectors, config.json parses strictly and
+// round-trips, derived quantities follow §3.2.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { alibiSlopes, configToJson, defaultIntermediateSize, makeConfig, parseConfig, receptiveField } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+const close = (a: number[], b: number[], tol = 1e-4) => {
+  assert.equal(a.length, b.length);
+  a.forEach((x, i) => assert.ok(Math.abs(x - b[i]!) < tol, `slope ${i}: ${x} vs ${b[i]}`));
+};
+
+test('balanced preset equals the H = 8 test vector of SWAT.md §3.1 exactly', () => {
+  assert.deepEqual(alibiSlopes('balanced', 8), [1 / 2, 1 / 4, 1 / 8, 1 / 16, -1 / 16, -1 / 8, -1 / 4, -1 / 2]);
+});
+
+test('balanced preset equals the H = 12 test vector of SWAT.md §3.1', () => {
+  close(alibiSlopes('balanced', 12), [0.63, 0.3969, 0.25, 0.1575, 0.0992, 0.0625, -0.0625, -0.0992, -0.1575, -0.25, -0.3969, -0.63]);
+});
+
+test('negative, positive, none and split presets follow the table of SWAT.md §3.1', () => {
+  const mu = (k: number) => 2 ** (-8 * k / 4);
+  assert.deepEqual(alibiSlopes('negative', 4), [-mu(1), -mu(2), -mu(3), -mu(4)]);
+  assert.deepEqual(alibiSlopes('positive', 4), [mu(1), mu(2), mu(3), mu(4)]);
+  assert.deepEqual(alibiSlopes('none', 3), [0, 0, 0]);
+  // split:A:B = A recent-favouring, B older-favouring; older group first: +μ_1 … +μ_B, then −μ_A … −μ_1.
+  const m12 = (k: number) => 2 ** (-8 * k / 12);
+  close(alibiSlopes('split:8:4', 12), [m12(1), m12(2), m12(3), m12(4), ...[8, 7, 6, 5, 4, 3, 2, 1].map((k) => -m12(k))], 1e-12);
+  assert.deepEqual(alibiSlopes('split:4:4', 8), alibiSlopes('balanced', 8));
+});
+
+test("the paper's magnitude schedule 2^(−k) coincides with the code's only for H = 8", () => {
+  assert.deepEqual(alibiSlopes('balanced', 8, 'paper'), alibiSlopes('balanced', 8, 'code'));
+  assert.deepEqual(alibiSlopes('balanced', 4, 'paper'), [1 / 2, 1 / 4, -1 / 4, -1 / 2]);
+  assert.notDeepEqual(alibiSlopes('balanced', 4, 'code'), alibiSlopes('balanced', 4, 'paper'));
+});
+
+test('explicit slopes and preset errors', () => {
+  assert.deepEqual(alibiSlopes('0.5,-0.25', 2), [0.5, -0.25]);
+  assert.throws(() => alibiSlopes('balanced', 3), { message: "alibi preset 'balanced' needs an even number of heads, got 3" });
+  assert.throws(() => alibiSlopes('split:3:2', 4), { message: "alibi preset 'split:3:2' names 5 heads, the model has 4" });
+  assert.throws(() => alibiSlopes('0.5', 2), { message: "alibi slopes '0.5': expected 2 comma-separated numbers" });
+  assert.throws(() => alibiSlopes('steep', 2), ConfigError);
+});
+
+test('default intermediate size follows SWAT.md §2', () => {
+  assert.equal(defaultIntermediateSize(1024), 2816); // floor(2730.67) = 2730 → 11 × 256
+  assert.equal(defaultIntermediateSize(128), 512);
+  assert.equal(defaultIntermediateSize(96), 256);
+});
+
+test('receptive field is 1 + (ω − 1)·L, unbounded without a window', () => {
+  assert.equal(receptiveField(makeConfig({ vocabSize: 10, layers: 3, dim: 8, heads: 2, window: 5 })), 13);
+  assert.equal(receptiveField(makeConfig({ vocabSize: 10, layers: 3, dim: 8, heads: 2, window: null })), null);
+});
+
+test('config.json round-trips and uses the field names of SWAT.md §2', () => {
+  const c = makeConfig({ vocabSize: 258, layers: 2, dim: 16, heads: 4, window: 8, attention: 'softmax', alibi: 'negative', rope: false, sigmoidBias: -2, bosId: 256, eosId: 257 });
+  const text = configToJson(c);
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  for (const f of ['model_type', 'hidden_size', 'num_hidden_layers', 'num_heads', 'window_size', 'rope_theta', 'intermediate_size', 'hidden_act', 'norm_eps', 'tie_word_embeddings', 'vocab_size', 'bos_token_id', 'eos_token_id', 'initializer_range', 'max_position_embeddings', 'attention_activation', 'alibi_slopes', 'use_rope', 'sigmoid_bias']) {
+    assert.ok(f in raw, `config.json lacks ${f}`);
+  }
+  assert.equal(raw['hidden_act'], 'swish');
+  assert.deepEqual(parseConfig(text, 'config.json'), c);
+  const full = makeConfig({ vocabSize: 10, layers: 1, dim: 8, heads: 2, window: null });
+  assert.equal(JSON.parse(configToJson(full)).window_size, null);
+  assert.deepEqual(parseConfig(configToJson(full), 'x'), full);
+});
+
+test('a PyTorch-side config without the extra fields loads as SWAT (sigmoid, balanced, RoPE, b = 0)', () => {
+  const c = parseConfig(JSON.stringify({ model_type: 'swat', vocab_size: 32000, hidden_size: 1024, num_hidden_layers: 24, num_heads: 16, window_size: 256, fuse_norm: true }), 'config.json');
+  assert.equal(c.attention_activation, 'sigmoid');
+  assert.deepEqual(c.alibi_slopes, alibiSlopes('balanced', 16));
+  assert.equal(c.use_rope, true);
+  assert.equal(c.sigmoid_bias, 0);
+  assert.equal(c.intermediate_size, 2816);
+});
+
+test('a config.json with a missing or wrong field gives a one-line error naming file, field and value', () => {
+  const good = JSON.parse(configToJson(makeConfig({ vocabSize: 10, layers: 1, dim: 8, heads: 2, window: 4 }))) as Record<string, unknown>;
+  const bad = (patch: Record<string, unknown>, message: string) => {
+    const obj = { ...good, ...patch };
+    for (const [k, v] of Object.entries(patch)) if (v === undefined) delete obj[k];
+    assert.throws(() => parseConfig(JSON.stringify(obj), 'm/config.json'), { name: 'ConfigError', message });
+  };
+  bad({ hidden_size: undefined }, 'm/config.json: missing field "hidden_size" (a positive integer)');
+  bad({ window_size: undefined }, 'm/config.json: missing field "window_size" (a positive integer or null)');
+  bad({ num_heads: 'four' }, 'm/config.json: field "num_heads" is "four", expected a positive integer');
+  bad({ window_size: 0 }, 'm/config.json: field "window_size" is 0, expected a positive integer or null');
+  bad({ model_type: 'llama' }, 'm/config.json: field "model_type" is "llama", expected "swat"');
+  bad({ attention_activation: 'relu' }, 'm/config.json: field "attention_activation" is "relu", expected "sigmoid" or "softmax"');
+  bad({ num_heads: 3 }, 'm/config.json: hidden_size 8 is not divisible by num_heads 3');
+  bad({ alibi_slopes: [1, 2, 3] }, 'm/config.json: field "alibi_slopes" has 3 entries, num_heads is 2');
+  bad({ eos_token_id: 10 }, 'm/config.json: field "eos_token_id" is 10, outside the vocabulary of 10');
+  assert.throws(() => parseConfig('{', 'm/config.json'), (e: Error) => e.name === 'ConfigError' && e.message.startsWith('m/config.json: not valid JSON ('));
+  assert.throws(() => parseConfig('[]', 'm/config.json'), { message: 'm/config.json: expected a JSON object' });
+});
