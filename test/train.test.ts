@@ -1,0 +1,128 @@
+// Training: the schedule, exact resume from a checkpoint (model, optimiser, step, random state), crash
+// safety of checkpoints at the trainer level, gradient accumulation, and that training actually learns.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ReferenceBackend } from '../src/backend/reference.js';
+import { makeConfig } from '../src/config.js';
+import { SwatModel } from '../src/model/model.js';
+import { learningRate } from '../src/train/schedule.js';
+import { type TrainOptions, Trainer, METRICS_FILE, PLOT_FILE, STATE_FILE } from '../src/train/trainer.js';
+import { ByteLevelTokenizer } from '../src/tokenizer/byte-level.js';
+
+const be = new ReferenceBackend('float32');
+const tokenizer = new ByteLevelTokenizer();
+
+function stream(n: number, seed: number): Int32Array {
+  // A learnable stream: a repeating phrase with some variation.
+  const text = Array.from({ length: n }, (_, i) => 'the cat sat on the mat. '.charCodeAt((i * (seed + 1)) % 24)).slice(0, n);
+  return Int32Array.from(text);
+}
+
+const data = { train: stream(3000, 0), val: stream(600, 0) };
+
+function options(patch: Partial<TrainOptions> = {}): TrainOptions {
+  return {
+    seqLen: 16, batchSize: 2, gradAccum: 1, maxSteps: 6, lr: 1e-2, minLr: 1e-3, warmupSteps: 2, weightDecay: 0.1,
+    beta1: 0.9, beta2: 0.95, adamEps: 1e-8, gradClip: 1, evalInterval: 0, evalBatches: 2, checkpointInterval: 3, seed: 5,
+    ...patch,
+  };
+}
+
+function newModel(): SwatModel {
+  return SwatModel.create(makeConfig({ vocabSize: 258, layers: 2, dim: 16, heads: 2, window: 4, intermediateSize: 24, bosId: 256, eosId: 257 }), be, 11);
+}
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'swat-train-'));
+}
+
+function losses(trainer: Trainer, stopAfter = Infinity): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    trainer.run((e) => {
+      if (e.kind === 'step') out.set(e.step, e.loss);
+      if (e.kind === 'step' && e.step >= stopAfter) throw new Error('simulated crash');
+    });
+  } catch (e) {
+    if ((e as Error).message !== 'simulated crash') throw e;
+  }
+  return out;
+}
+
+test('learning rate: linear warm-up, cosine decay to the minimum', () => {
+  const s = { lr: 1, minLr: 0.1, warmupSteps: 4, maxSteps: 14 };
+  assert.deepEqual([0, 1, 2, 3].map((i) => learningRate(i, s)), [0.25, 0.5, 0.75, 1]);
+  assert.equal(learningRate(4, s), 1);
+  assert.ok(Math.abs(learningRate(9, s) - 0.55) < 1e-12); // half-way: (1 + 0.1) / 2
+  assert.equal(learningRate(14, s), 0.1);
+  assert.equal(learningRate(100, s), 0.1);
+});
+
+test('resuming a checkpoint reproduces the uninterrupted run exactly', () => {
+  const full = losses(Trainer.start(newModel(), tokenizer, data, options(), tmp()));
+  assert.equal(full.size, 6);
+  const dir = tmp();
+  const first = losses(Trainer.start(newModel(), tokenizer, data, options(), dir), 4); // dies after step 4
+  assert.deepEqual([...first.keys()], [1, 2, 3, 4]);
+  const resumed = Trainer.resume(dir, be, data);
+  assert.equal(resumed.step, 3); // the last checkpoint
+  const rest = losses(resumed);
+  assert.deepEqual([...rest.keys()], [4, 5, 6]);
+  for (const [step, loss] of rest) assert.equal(loss, full.get(step), `step ${step}`);
+  // The metrics log reads as one run: the crashed run's step 4 was dropped, then logged again.
+  const steps = readFileSync(join(dir, METRICS_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number })
+    .filter((m) => m.loss !== undefined).map((m) => m.step);
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
+  assert.ok(readFileSync(join(dir, PLOT_FILE), 'utf8').startsWith('<svg'));
+});
+
+test('a half-written checkpoint is never loaded: the previous complete one is', () => {
+  const dir = tmp();
+  losses(Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 3 }), dir));
+  // What a writer killed mid-commit leaves: new files in .pending, no commit marker.
+  mkdirSync(join(dir, '.pending'));
+  writeFileSync(join(dir, '.pending', STATE_FILE), JSON.stringify({ step: 99 }));
+  writeFileSync(join(dir, '.pending', 'model.safetensors'), Buffer.alloc(10));
+  const t = Trainer.resume(dir, be, data, { maxSteps: 6 });
+  assert.equal(t.step, 3);
+  assert.equal(existsSync(join(dir, '.pending')), false);
+});
+
+test('a checkpoint whose files disagree is refused with a one-line error', () => {
+  const dir = tmp();
+  losses(Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 3 }), dir));
+  const statePath = join(dir, STATE_FILE);
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { step: number };
+  writeFileSync(statePath, JSON.stringify({ ...state, step: 2 }));
+  assert.throws(() => Trainer.resume(dir, be, data), {
+    name: 'FormatError',
+    message: `${join(dir, 'model.safetensors')}: written at step 3, ${statePath} is at step 2: the checkpoint is inconsistent`,
+  });
+});
+
+test('gradient accumulation over K micro-batches matches one batch K times larger', () => {
+  const a = Trainer.start(newModel(), tokenizer, data, options({ batchSize: 4, gradAccum: 1 }), tmp());
+  const b = Trainer.start(newModel(), tokenizer, data, options({ batchSize: 2, gradAccum: 2 }), tmp());
+  for (let i = 0; i < 3; i++) {
+    const la = a.trainStep().loss;
+    const lb = b.trainStep().loss;
+    assert.ok(Math.abs(la - lb) < 1e-4, `step ${i}: ${la} vs ${lb}`);
+  }
+});
+
+test('training learns: validation loss falls well below its starting value', () => {
+  const t = Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 60, lr: 1e-2, warmupSteps: 5, checkpointInterval: 0 }), tmp());
+  const before = t.validate();
+  const after = t.run();
+  assert.ok(after < before * 0.6, `validation loss ${before} → ${after}`);
+});
+
+test('data shorter than one sequence is a one-line data error', () => {
+  assert.throws(() => Trainer.start(newModel(), tokenizer, { train: stream(10, 0), val: data.val }, options(), tmp()), {
+    name: 'DataError', message: 'training data has 10 tokens, a sequence of length 16 needs at least 17',
+  });
+});
