@@ -2,9 +2,8 @@
 // plus this project's extra fields), strict parsing with one-line errors, ALiBi slope presets (§3.1) and
 // the derived quantities (§3.2 receptive field, decode memory).
 
+import type { AttentionActivation } from './backend/backend.js';
 import { ConfigError } from './errors.js';
-
-export type AttentionActivation = 'sigmoid' | 'softmax';
 
 export interface SwatConfig {
   model_type: 'swat';
