@@ -132,3 +132,10 @@ test('every command has --help', () => {
   for (const c of ['init', 'train', 'generate', 'score', 'info']) assert.match(ok(c, '--help'), new RegExp(`^swat ${c}: `));
   assert.match(ok('--help'), /Commands:/);
 });
+
+test('bench train --json prints tokens_per_s and a per-op breakdown (a smoke test: speed is not asserted)', () => {
+  const r = JSON.parse(ok('bench', 'train', '--layers', '1', '--dim', '16', '--heads', '2', '--vocab-size', '64', '--seq-len', '16', '--batch', '2', '--window', '4', '--steps', '1', '--profile', '--json')) as Record<string, unknown>;
+  assert.ok((r['tokens_per_s'] as number) > 0);
+  assert.ok('matmul' in (r['breakdown'] as object) && 'attentionBackward' in (r['breakdown'] as object));
+  fails("swat bench: expected one of peak, gemm, attention, train, decode, got 'fast'", 'bench', 'fast');
+});

@@ -19,6 +19,8 @@ export interface CommandSpec {
   summary: string;
   usage: string;
   options: Record<string, OptionSpec>;
+  /** A required first word choosing a sub-command (e.g. `swat bench gemm`), returned as `_`. */
+  subcommands?: Record<string, string>;
 }
 
 export type Parsed = Record<string, string | boolean | string[] | undefined>;
@@ -29,7 +31,8 @@ export function helpText(c: CommandSpec): string {
     const def = o.default !== undefined ? ` (default: ${o.default})` : '';
     return `  ${flag.padEnd(30)} ${o.help}${def}`;
   });
-  return `swat ${c.name}: ${c.summary}\n\nUsage: swat ${c.name} ${c.usage}\n\nOptions:\n${rows.join('\n')}\n  ${'--help'.padEnd(30)} show this help\n`;
+  const subs = c.subcommands ? `\nBenchmarks:\n${Object.entries(c.subcommands).map(([n, h]) => `  ${n.padEnd(30)} ${h}`).join('\n')}\n` : '';
+  return `swat ${c.name}: ${c.summary}\n\nUsage: swat ${c.name} ${c.usage}\n${subs}\nOptions:\n${rows.join('\n')}\n  ${'--help'.padEnd(30)} show this help\n`;
 }
 
 /** Parses argv for a command; unknown options and stray positionals are errors. */
@@ -42,6 +45,13 @@ export function parseCommand(c: CommandSpec, argv: string[]): Parsed {
     ({ values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as { values: Parsed; positionals: string[] });
   } catch (e) {
     throw new InputError(`swat ${c.name}: ${(e as Error).message.split('\n')[0]} (see swat ${c.name} --help)`);
+  }
+  if (c.subcommands && !values['help']) {
+    const sub = positionals.shift();
+    if (sub === undefined || !(sub in c.subcommands)) {
+      throw new InputError(`swat ${c.name}: expected one of ${Object.keys(c.subcommands).join(', ')}${sub === undefined ? '' : `, got '${sub}'`}`);
+    }
+    values['_'] = sub;
   }
   if (positionals.length) throw new InputError(`swat ${c.name}: unexpected argument '${positionals[0]}' (see swat ${c.name} --help)`);
   for (const [name, o] of Object.entries(c.options)) if (values[name] === undefined && o.default !== undefined) values[name] = o.default;

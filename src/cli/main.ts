@@ -3,6 +3,7 @@
 
 import { SwatError } from '../errors.js';
 import { type CommandSpec, type Parsed, helpText, parseCommand } from './args.js';
+import { benchCommand, runBench } from './commands/bench.js';
 import { generateCommand, runGenerate } from './commands/generate.js';
 import { infoCommand, runInfo } from './commands/info.js';
 import { initCommand, runInit } from './commands/init.js';
@@ -17,6 +18,7 @@ const COMMANDS: [CommandSpec, (v: Parsed) => void][] = [
   [generateCommand, runGenerate],
   [scoreCommand, runScore],
   [infoCommand, runInfo],
+  [benchCommand, runBench],
 ];
 
 function usage(): string {

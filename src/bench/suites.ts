@@ -1,0 +1,301 @@
+// The benchmarks of `swat bench`: peak FLOP/s, matrix multiply, windowed attention, full training steps
+// and decoding. Each returns plain JSON; ratios (to the measured peak, to the reference backend, to the
+// issue's PyTorch baseline) are computed from numbers measured in the same run.
+
+import { availableParallelism } from 'node:os';
+import type { AttentionShape, Backend } from '../backend/backend.js';
+import { ReferenceBackend } from '../backend/reference.js';
+import { type SwatConfig, makeConfig } from '../config.js';
+import { prefill } from '../infer/generate.js';
+import { KvCache } from '../model/cache.js';
+import { SwatModel } from '../model/model.js';
+import { Rng } from '../random.js';
+import { type ThreadedBackend, fillRandom, isThreaded, measure, profiled } from './measure.js';
+
+/** The anchor configuration of the native-backend issue. */
+export interface AnchorOptions {
+  layers: number;
+  dim: number;
+  heads: number;
+  vocabSize: number;
+  seqLen: number;
+  batch: number;
+  window: number | null;
+}
+
+export const ANCHOR: AnchorOptions = { layers: 4, dim: 256, heads: 4, vocabSize: 8192, seqLen: 512, batch: 8, window: 128 };
+
+/** A plain PyTorch fp32 implementation of the anchor model trains at 1,500–1,900 tokens/s on the 2-core
+ *  development machine (figure from the native-backend issue); the midpoint is the baseline ratio. */
+export const PYTORCH_ANCHOR_TOKENS_PER_S = 1700;
+
+export function anchorConfig(a: AnchorOptions): SwatConfig {
+  return makeConfig({ vocabSize: a.vocabSize, layers: a.layers, dim: a.dim, heads: a.heads, window: a.window });
+}
+
+function threadCounts(be: Backend): number[] {
+  const all = availableParallelism();
+  return isThreaded(be) && all > 1 ? [1, all] : [1];
+}
+
+function withThreads<T>(be: Backend, n: number, fn: () => T): T {
+  if (!isThreaded(be)) return fn();
+  const before = be.threads;
+  be.setThreads(n);
+  try {
+    return fn();
+  } finally {
+    be.setThreads(before);
+  }
+}
+
+export interface PeakResult {
+  single_core_gflops: number;
+  all_core_gflops: number;
+  threads: number;
+}
+
+export function benchPeak(be: Backend, seconds = 1): PeakResult {
+  const t = requireThreaded(be, 'peak');
+  const all = availableParallelism();
+  return { single_core_gflops: t.peakGflops(seconds, 1), all_core_gflops: t.peakGflops(seconds, all), threads: all };
+}
+
+function requireThreaded(be: Backend, what: string): ThreadedBackend {
+  if (!isThreaded(be)) throw new Error(`bench ${what} measures the native backend's FMA peak; backend '${be.name}' has none`);
+  return be;
+}
+
+interface GemmShape {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/** The matrix products of one anchor training step: forward y = x·Wᵀ, dX = dY·W, dW = dYᵀ·X. */
+export function anchorGemmShapes(a: AnchorOptions): GemmShape[] {
+  const c = anchorConfig(a);
+  const rows = a.batch * a.seqLen;
+  const d = c.hidden_size;
+  const I = c.intermediate_size;
+  const V = c.vocab_size;
+  const layers: [string, number, number][] = [['attn proj', d, d], ['gate_up', 2 * I, d], ['down', d, I], ['lm head', V, d]];
+  return layers.flatMap(([name, out, inp]) => [
+    { name: `${name} fwd x·Wᵀ`, M: rows, N: out, K: inp, transA: false, transB: true },
+    { name: `${name} dX = dY·W`, M: rows, N: inp, K: out, transA: false, transB: false },
+    { name: `${name} dW = dYᵀ·X`, M: out, N: inp, K: rows, transA: true, transB: false },
+  ]);
+}
+
+export interface GemmRow {
+  shape: string;
+  m: number;
+  n: number;
+  k: number;
+  threads: number;
+  gflops: number;
+  percent_of_peak: number | null;
+}
+
+export interface GemmResult {
+  peak: PeakResult | null;
+  rows: GemmRow[];
+  /** GFLOP/s of the reference backend on the first shape, single thread, and this backend's speed-up. */
+  reference_gflops: number;
+  speedup_vs_reference: number;
+}
+
+export function benchGemm(be: Backend, a: AnchorOptions, seconds = 0.5): GemmResult {
+  const peak = isThreaded(be) ? benchPeak(be, 0.5) : null;
+  const rows: GemmRow[] = [];
+  const shapes = anchorGemmShapes(a);
+  for (const s of shapes) {
+    const A = be.alloc(s.M * s.K) as Float32Array;
+    const B = be.alloc(s.K * s.N) as Float32Array;
+    const C = be.alloc(s.M * s.N);
+    fillRandom(A, 1, 1);
+    fillRandom(B, 1, 2);
+    for (const threads of threadCounts(be)) {
+      const t = withThreads(be, threads, () => measure(() => be.matmul(C, A, B, s.M, s.N, s.K, s.transA, s.transB, false), seconds));
+      const gflops = (2 * s.M * s.N * s.K) / t.best / 1e9;
+      const p = peak ? (threads === 1 ? peak.single_core_gflops : peak.all_core_gflops) : null;
+      rows.push({ shape: s.name, m: s.M, n: s.N, k: s.K, threads, gflops, percent_of_peak: p ? (100 * gflops) / p : null });
+    }
+  }
+  const first = shapes[0]!;
+  const ref = new ReferenceBackend();
+  const M = Math.min(first.M, 512); // the reference is slow: a slice of the rows measures its rate
+  const A = new Float32Array(M * first.K);
+  const B = new Float32Array(first.K * first.N);
+  fillRandom(A);
+  fillRandom(B);
+  const C = new Float32Array(M * first.N);
+  const tr = measure(() => ref.matmul(C, A, B, M, first.N, first.K, first.transA, first.transB, false), seconds, 1);
+  const reference_gflops = (2 * M * first.N * first.K) / tr.best / 1e9;
+  return { peak, rows, reference_gflops, speedup_vs_reference: rows[0]!.gflops / reference_gflops };
+}
+
+/** (query, key) pairs a banded causal attention over T tokens with window ω visits, per head and sequence. */
+export function attentionPairs(T: number, window: number | null): number {
+  let pairs = 0;
+  for (let i = 0; i < T; i++) pairs += window === null ? i + 1 : Math.min(i + 1, window);
+  return pairs;
+}
+
+/** FLOPs per (query, key) pair and head dimension: forward QKᵀ and PV (2 + 2); backward recomputes QKᵀ and
+ *  forms dV, dP, dQ, dK (2 + 2 + 2 + 2 + 2). */
+export const ATTENTION_FLOPS_PER_PAIR_DIM = { forward: 4, backward: 10 };
+
+export interface AttentionRow {
+  window: number;
+  activation: string;
+  threads: number;
+  forward_gflops: number;
+  forward_backward_gflops: number;
+  percent_of_peak: number | null;
+}
+
+export function benchAttention(be: Backend, opts: { B: number; T: number; H: number; Dh: number; windows: number[] }, seconds = 0.5): { peak: PeakResult | null; rows: AttentionRow[] } {
+  const peak = isThreaded(be) ? benchPeak(be, 0.5) : null;
+  const { B, T, H, Dh } = opts;
+  const n = B * T * H * Dh;
+  const [q, k, v, out, dOut, dq, dk, dv] = Array.from({ length: 8 }, () => be.alloc(n));
+  for (const [i, x] of [q, k, v, dOut].entries()) fillRandom(x!, 0.5, i + 1);
+  const stats = be.alloc(B * H * T);
+  const slopes = be.alloc(H);
+  const rows: AttentionRow[] = [];
+  for (const window of opts.windows) {
+    for (const activation of ['sigmoid', 'softmax'] as const) {
+      const s: AttentionShape = { B, Tq: T, Tk: T, kvStride: T, H, Dh, window, activation, slopes, bias: 0 };
+      const pairs = B * H * attentionPairs(T, window);
+      for (const threads of threadCounts(be)) {
+        const fwd = withThreads(be, threads, () => measure(() => be.attentionForward(out!, stats, q!, k!, v!, s), seconds));
+        const both = withThreads(be, threads, () => measure(() => {
+          be.attentionForward(out!, stats, q!, k!, v!, s);
+          be.attentionBackward(dq!, dk!, dv!, dOut!, q!, k!, v!, out!, stats, s);
+        }, seconds));
+        const fb = ((ATTENTION_FLOPS_PER_PAIR_DIM.forward + ATTENTION_FLOPS_PER_PAIR_DIM.backward) * pairs * Dh) / both.best / 1e9;
+        const p = peak ? (threads === 1 ? peak.single_core_gflops : peak.all_core_gflops) : null;
+        rows.push({
+          window, activation, threads,
+          forward_gflops: (ATTENTION_FLOPS_PER_PAIR_DIM.forward * pairs * Dh) / fwd.best / 1e9,
+          forward_backward_gflops: fb,
+          percent_of_peak: p ? (100 * fb) / p : null,
+        });
+      }
+    }
+  }
+  return { peak, rows };
+}
+
+/** FLOPs of one training step (forward + backward) of `c` on `tokens` tokens of length T: 3× the forward
+ *  matrix products, plus attention. */
+export function trainStepFlops(c: SwatConfig, tokens: number, T: number): number {
+  const d = c.hidden_size;
+  const perTokenForward = c.num_hidden_layers * 2 * (4 * d * d + 3 * d * c.intermediate_size) + 2 * d * c.vocab_size;
+  const sequences = tokens / T;
+  const attn = c.num_hidden_layers * sequences * c.num_heads * attentionPairs(T, c.window_size) * (d / c.num_heads) * 14;
+  return 3 * perTokenForward * tokens + attn;
+}
+
+export interface TrainBenchResult {
+  backend: string;
+  threads: number;
+  tokens_per_s: number;
+  step_s: number;
+  steps: number;
+  parameters: number;
+  gflops: number;
+  percent_of_peak: number | null;
+  vs_pytorch_baseline: number;
+  /** Seconds per op in one training step, when profiled. */
+  breakdown?: Record<string, { seconds: number; calls: number; percent: number }>;
+}
+
+export function benchTrain(be: Backend, a: AnchorOptions, steps: number, profile: boolean): TrainBenchResult {
+  const config = anchorConfig(a);
+  const prof = profiled(be);
+  const model = SwatModel.create(config, profile ? prof.backend : be, 0);
+  const grads = model.zerosLike();
+  const m = model.zerosLike();
+  const v = model.zerosLike();
+  const rng = new Rng(1);
+  const N = a.batch * a.seqLen;
+  const inputs = Int32Array.from({ length: N }, () => rng.int(a.vocabSize));
+  const targets = Int32Array.from({ length: N }, () => rng.int(a.vocabSize));
+  let stepNo = 0;
+  const step = () => {
+    grads.flat.fill(0);
+    model.forward(inputs, targets, a.batch, a.seqLen);
+    model.backward(targets, grads);
+    model.backend.sumSquares(grads.flat, grads.flat.length);
+    model.backend.adamw(model.params.flat, grads.flat, m.flat, v.flat, grads.flat.length, { lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: ++stepNo });
+  };
+  step(); // warm-up: allocations, page faults, thread start
+  prof.reset();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const stepS = (performance.now() - t0) / 1000 / steps;
+  const flops = trainStepFlops(config, N, a.seqLen);
+  const peak = isThreaded(be) ? be.peakGflops(0.5, be.threads) : null;
+  const gflops = flops / stepS / 1e9;
+  const result: TrainBenchResult = {
+    backend: be.name,
+    threads: isThreaded(be) ? be.threads : 1,
+    tokens_per_s: N / stepS,
+    step_s: stepS,
+    steps,
+    parameters: model.parameterCount,
+    gflops,
+    percent_of_peak: peak ? (100 * gflops) / peak : null,
+    vs_pytorch_baseline: N / stepS / PYTORCH_ANCHOR_TOKENS_PER_S,
+  };
+  if (profile) {
+    const total = stepS * steps;
+    result.breakdown = Object.fromEntries([...prof.report()].sort((x, y) => y[1].seconds - x[1].seconds)
+      .map(([op, r]) => [op, { seconds: r.seconds / steps, calls: r.calls / steps, percent: (100 * r.seconds) / total }]));
+  }
+  return result;
+}
+
+export interface DecodeRow {
+  position: number;
+  tokens_per_s: number;
+  ms_per_token: number;
+  cache_bytes: number;
+  rss_bytes: number;
+}
+
+/** Decoding one stream of the anchor model: prefill to each position (in chunks), then time token-by-token
+ *  decoding there. For a windowed model time and memory per token must not depend on the position. */
+export function benchDecode(be: Backend, a: AnchorOptions, positions: number[], tokens = 64, onProgress: (p: number) => void = () => {}): { rows: DecodeRow[]; flatness: number } {
+  const config = anchorConfig(a);
+  const model = SwatModel.create(config, be, 0);
+  const rng = new Rng(2);
+  const rows: DecodeRow[] = [];
+  const cache = new KvCache(config, be);
+  const chunk = 512;
+  const id = new Int32Array(1);
+  for (const position of [...positions].sort((x, y) => x - y)) {
+    while (cache.position < position) {
+      const n = Math.min(chunk, position - cache.position);
+      prefill(model, cache, Array.from({ length: n }, () => rng.int(a.vocabSize)), chunk);
+      onProgress(cache.position);
+    }
+    id[0] = rng.int(a.vocabSize);
+    model.forwardCached(id, 1, cache, 'last'); // warm-up at this position
+    const t0 = performance.now();
+    for (let i = 0; i < tokens; i++) {
+      id[0] = rng.int(a.vocabSize);
+      model.forwardCached(id, 1, cache, 'last');
+    }
+    const s = (performance.now() - t0) / 1000 / tokens;
+    rows.push({ position, tokens_per_s: 1 / s, ms_per_token: s * 1000, cache_bytes: cache.bytes, rss_bytes: process.memoryUsage().rss });
+  }
+  const first = rows[0]!;
+  const last = rows[rows.length - 1]!;
+  return { rows, flatness: last.ms_per_token / first.ms_per_token };
+}

@@ -1,0 +1,114 @@
+// swat bench: speed of the backend, as ratios measured in one run (see src/bench/suites.ts).
+
+import { selectBackend } from '../../backend/index.js';
+import { isThreaded } from '../../bench/measure.js';
+import {
+  ANCHOR, type AnchorOptions, PYTORCH_ANCHOR_TOKENS_PER_S, benchAttention, benchDecode, benchGemm, benchPeak, benchTrain,
+} from '../../bench/suites.js';
+import { InputError } from '../../errors.js';
+import { type CommandSpec, type Parsed, flag, posInt, str } from '../args.js';
+import { Progress } from '../progress.js';
+
+export const benchCommand: CommandSpec = {
+  name: 'bench',
+  summary: 'measure the backend: FMA peak, matrix multiply, attention, training steps, decoding',
+  usage: 'peak|gemm|attention|train|decode [options] [--json]',
+  subcommands: {
+    peak: 'single-core and all-core fp32 FMA peak, GFLOP/s',
+    gemm: "GFLOP/s and % of peak for the anchor model's matrix shapes, 1 and all threads",
+    attention: 'windowed attention forward+backward GFLOP/s for ω ∈ {64, 128, 256}, d_h = 64',
+    train: 'tokens/s of full training steps of the anchor model on random tokens',
+    decode: 'tokens/s and memory of one decoding stream at positions 1k, 16k, 128k (1M with --long)',
+  },
+  options: {
+    layers: { type: 'string', arg: 'L', help: 'anchor model layers', default: String(ANCHOR.layers) },
+    dim: { type: 'string', arg: 'D', help: 'anchor model width', default: String(ANCHOR.dim) },
+    heads: { type: 'string', arg: 'H', help: 'anchor model heads', default: String(ANCHOR.heads) },
+    'vocab-size': { type: 'string', arg: 'V', help: 'anchor model vocabulary', default: String(ANCHOR.vocabSize) },
+    'seq-len': { type: 'string', arg: 'T', help: 'training sequence length', default: String(ANCHOR.seqLen) },
+    batch: { type: 'string', arg: 'B', help: 'sequences per training step', default: String(ANCHOR.batch) },
+    window: { type: 'string', arg: 'W', help: "attention window, or 'none'", default: String(ANCHOR.window) },
+    steps: { type: 'string', arg: 'N', help: 'timed training steps', default: '3' },
+    threads: { type: 'string', arg: 'K', help: 'threads (default: all cores)' },
+    long: { type: 'boolean', help: 'decode: also position 1M' },
+    profile: { type: 'boolean', help: 'train: per-op breakdown of a step' },
+    json: { type: 'boolean', help: 'print JSON' },
+  },
+};
+
+function anchor(v: Parsed): AnchorOptions {
+  const w = str(v, 'window')!;
+  return {
+    layers: posInt(v, 'layers')!, dim: posInt(v, 'dim')!, heads: posInt(v, 'heads')!, vocabSize: posInt(v, 'vocab-size')!,
+    seqLen: posInt(v, 'seq-len')!, batch: posInt(v, 'batch')!, window: w === 'none' ? null : posInt(v, 'window')!,
+  };
+}
+
+const f1 = (x: number) => x.toFixed(1);
+const pct = (x: number | null) => (x === null ? '-' : `${x.toFixed(1)}%`);
+const mib = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+export function runBench(v: Parsed): void {
+  const be = selectBackend(str(v, 'backend'));
+  const threads = posInt(v, 'threads');
+  if (threads !== undefined) {
+    if (!isThreaded(be)) throw new InputError(`--threads: backend '${be.name}' has no threads`);
+    be.setThreads(threads);
+  }
+  const json = flag(v, 'json');
+  const print = (obj: unknown, text: () => string) => process.stdout.write((json ? JSON.stringify(obj) : text()) + '\n');
+  const a = anchor(v);
+  switch (v['_']) {
+    case 'peak': {
+      const r = benchPeak(be);
+      print(r, () => `fp32 FMA peak: ${f1(r.single_core_gflops)} GFLOP/s on 1 core, ${f1(r.all_core_gflops)} GFLOP/s on ${r.threads} (${f1(r.all_core_gflops / r.single_core_gflops)}×)`);
+      break;
+    }
+    case 'gemm': {
+      const r = benchGemm(be, a);
+      print(r, () => [
+        r.peak ? `peak: ${f1(r.peak.single_core_gflops)} GFLOP/s (1 core), ${f1(r.peak.all_core_gflops)} GFLOP/s (${r.peak.threads} cores)` : `backend ${be.name}: no peak measurement`,
+        table(['shape', 'M×N×K', 'threads', 'GFLOP/s', '% peak'], r.rows.map((x) => [x.shape, `${x.m}×${x.n}×${x.k}`, x.threads, f1(x.gflops), pct(x.percent_of_peak)])),
+        `reference backend: ${r.reference_gflops.toFixed(2)} GFLOP/s on '${r.rows[0]!.shape}'; ${be.name} is ${f1(r.speedup_vs_reference)}× faster`,
+      ].join('\n'));
+      break;
+    }
+    case 'attention': {
+      const r = benchAttention(be, { B: a.batch, T: a.seqLen, H: a.heads, Dh: 64, windows: [64, 128, 256] });
+      print(r, () => [
+        `B ${a.batch}, T ${a.seqLen}, H ${a.heads}, d_h 64`,
+        table(['window', 'activation', 'threads', 'fwd GFLOP/s', 'fwd+bwd GFLOP/s', '% peak'], r.rows.map((x) => [x.window, x.activation, x.threads, f1(x.forward_gflops), f1(x.forward_backward_gflops), pct(x.percent_of_peak)])),
+      ].join('\n'));
+      break;
+    }
+    case 'train': {
+      const r = benchTrain(be, a, posInt(v, 'steps')!, flag(v, 'profile'));
+      print(r, () => {
+        const lines = [
+          `${be.name}, ${r.threads} thread(s): ${Math.round(r.tokens_per_s)} tokens/s (${r.step_s.toFixed(3)} s/step of ${a.batch}×${a.seqLen} tokens), ${f1(r.gflops)} GFLOP/s = ${pct(r.percent_of_peak)} of peak`,
+          `${f1(r.vs_pytorch_baseline)}× the PyTorch fp32 baseline of ~${PYTORCH_ANCHOR_TOKENS_PER_S} tokens/s`,
+        ];
+        if (r.breakdown) lines.push(table(['op', 'ms/step', 'calls', '%'], Object.entries(r.breakdown).map(([op, x]) => [op, (x.seconds * 1000).toFixed(1), x.calls, f1(x.percent)])));
+        return lines.join('\n');
+      });
+      break;
+    }
+    case 'decode': {
+      const positions = [1024, 16384, 131072, ...(flag(v, 'long') ? [1048576] : [])];
+      const progress = new Progress();
+      const r = benchDecode(be, a, positions, 64, (p) => progress.update(p, positions[positions.length - 1]!, 'tokens prefilled'));
+      progress.done();
+      print(r, () => [
+        table(['position', 'tokens/s', 'ms/token', 'cache', 'RSS'], r.rows.map((x) => [x.position, f1(x.tokens_per_s), x.ms_per_token.toFixed(3), mib(x.cache_bytes), mib(x.rss_bytes)])),
+        `time per token at ${r.rows[r.rows.length - 1]!.position} / at ${r.rows[0]!.position}: ${r.flatness.toFixed(3)}`,
+      ].join('\n'));
+      break;
+    }
+  }
+}
