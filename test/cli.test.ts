@@ -97,7 +97,7 @@ test('bad input: one line naming the problem, non-zero exit, no stack trace', ()
   fails('token id 258 at index 0 is outside the vocabulary [0, 258)', 'score', '--model', model, '--ids', '258,1');
   fails("--ids: 'x' is not an integer token id", 'score', '--model', model, '--ids', '1,x');
   fails(/^swat: error: swat generate: Unknown option '--bogus'/, 'generate', '--model', model, '--bogus');
-  fails("unknown command 'fly' (commands: init, train, generate, score, info)", 'fly');
+  fails(/^swat: error: unknown command 'fly' \(commands: init, train, generate, score, info, /, 'fly');
   fails('swat init: --out is required (see swat init --help)', 'init');
   fails("--window must be a positive integer or 'none', got '0'", 'init', '--out', join(root, 'y'), '--window', '0');
 });
