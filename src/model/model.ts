@@ -63,6 +63,8 @@ export class SwatModel {
   /** Whether `train` holds a forward that `backward` has not consumed yet. */
   private pendingBackward = false;
   private grad: GradScratch | null = null;
+  /** Inference buffers for the last chunk shape, reused so decoding allocates only its logits. */
+  private infer: { N: number; B: number; x: Floats; tmp: Floats; acts: LayerActs } | null = null;
 
   constructor(config: SwatConfig, backend: Backend, params?: ParamBuffer) {
     this.config = config;
@@ -267,9 +269,10 @@ export class SwatModel {
     if (cache.B !== B) throw new Error(`forwardCached: cache holds ${cache.B} sequences, got ${B}`);
     checkIds(ids, c.vocab_size);
     const be = this.backend;
-    const x = be.alloc(N * D);
-    const tmp = be.alloc(N * D);
-    const a = this.allocLayer(N, B, T);
+    if (!this.infer || this.infer.N !== N || this.infer.B !== B) {
+      this.infer = { N, B, x: be.alloc(N * D), tmp: be.alloc(N * D), acts: this.allocLayer(N, B, T) };
+    }
+    const { x, tmp, acts: a } = this.infer;
     be.embeddingForward(x, this.params.get(EMBEDDINGS), ids, N, D);
     cache.reserve(T);
     const pos0 = cache.position;
