@@ -196,6 +196,15 @@ export class SwatModel {
     return this.train.logits;
   }
 
+  /** What the last `forward` computed, for probes (attention maps, residual-stream statistics): the
+   *  residual stream entering each layer and the final one, xs[0…L] (B·T, D), and per layer the queries and
+   *  keys after RoPE and the values (B·T, D). Valid until the next forward. */
+  get activations(): { xs: Floats[]; q: Floats[]; k: Floats[]; v: Floats[]; B: number; T: number } {
+    const t = this.train;
+    if (!t) throw new Error('activations: no forward has run');
+    return { xs: t.xs, q: t.layers.map((a) => a.q), k: t.layers.map((a) => a.k), v: t.layers.map((a) => a.v), B: t.B, T: t.T };
+  }
+
   /** Adds the gradient of (scale × the mean loss of the last `forward`) into `grads`. Consumes the saved
    *  logits (they become dlogits in place), so call `forward` again before another backward. */
   backward(targets: Int32Array, grads: ParamBuffer, scale = 1): void {
