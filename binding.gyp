@@ -1,0 +1,33 @@
+# The native CPU backend (native/*.c), built by node-gyp during npm install. C11 with the warnings on and
+# no global fast-math; ISA-specific kernels use function-level target attributes (kernels_*.c), so the
+# addon itself stays baseline and picks AVX-512, AVX2+FMA or portable C at run time.
+{
+  "targets": [
+    {
+      "target_name": "swat_native",
+      "sources": [
+        "native/addon.c",
+        "native/attention.c",
+        "native/cpu.c",
+        "native/kernels_avx2.c",
+        "native/kernels_avx512.c",
+        "native/kernels_portable.c",
+        "native/loss.c",
+        "native/matmul.c",
+        "native/norm.c",
+        "native/optim.c",
+        "native/threads.c"
+      ],
+      "cflags!": ["-O2", "-O0", "-Os", "-Wno-unused-parameter"],
+      "cflags": ["-O3", "-Wall", "-Wextra", "-pthread"],
+      "cflags_c": ["-std=c11"],
+      "ldflags": ["-pthread"],
+      "libraries": ["-lm"],
+      "xcode_settings": {
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "GCC_C_LANGUAGE_STANDARD": "c11",
+        "OTHER_CFLAGS": ["-Wall", "-Wextra"]
+      }
+    }
+  ]
+}

@@ -1,0 +1,130 @@
+/* Internal interface of the native backend: the thread pool, run-time ISA dispatch, and the kernels that
+ * addon.c exposes to JavaScript. Not a public C API: argument checking happens in addon.c, so every
+ * function here trusts its sizes. All buffers are float32, row-major; notation of SWAT.md (B, T, H, Dh, ...).
+ */
+#ifndef SWAT_NATIVE_H
+#define SWAT_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- threads.c: persistent pool, work handed out in chunks through an atomic counter ---------------- */
+
+/* One unit of work: task index in [0, ntasks), tid in [0, pool_threads()) names the thread running it
+ * (0 is the caller), so a task can use per-thread scratch. */
+typedef void (*swat_task_fn)(void *ctx, long task, int tid);
+
+void pool_set_threads(int n);
+int pool_threads(void);
+/* Runs fn for every task, on the caller and the pool's workers; returns when all are done. */
+void pool_run(long ntasks, swat_task_fn fn, void *ctx);
+
+/* ---- cpu.c: which instruction set the kernels use ------------------------------------------------------ */
+
+enum swat_isa { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+/* Register-blocked GEMM micro-kernel: C (mr × nr, row stride ldc) = or += Ap · Bp over kc, where Ap holds
+ * kc groups of mr values (one column of the A block each) and Bp kc groups of nr values (one row of B). */
+typedef void (*swat_kernel_fn)(long kc, const float *ap, const float *bp, float *c, long ldc, int accumulate);
+
+typedef struct {
+  enum swat_isa isa;
+  const char *name;
+  int mr, nr;
+  swat_kernel_fn kernel;
+  /* y[i] = exp(x[i]) for i < n; y may alias x. Accurate to a few ulp; underflows to ~0 below −87. */
+  void (*vexp)(float *y, const float *x, long n);
+  /* FMA loop for the peak measurement, run until swat_now() passes `deadline`; returns its flops. */
+  double (*fma_loop)(double deadline);
+} swat_isa_ops;
+
+enum swat_isa cpu_best_isa(void);
+int cpu_isa_supported(enum swat_isa isa);
+const char *cpu_isa_name(enum swat_isa isa);
+/* Switches the kernels to `isa` (must be supported). */
+void cpu_set_isa(enum swat_isa isa);
+/* The active kernels. */
+const swat_isa_ops *cpu_ops(void);
+
+/* ISA-specific tables, each in its own file compiled with function-level target attributes. */
+extern const swat_isa_ops swat_ops_portable;
+extern const swat_isa_ops swat_ops_avx2;
+extern const swat_isa_ops swat_ops_avx512;
+
+/* Seconds since an arbitrary origin (monotonic). */
+double swat_now(void);
+/* GFLOP/s of the FMA loop run for `seconds` on `threads` threads at once. */
+double swat_peak_flops(double seconds, int threads);
+
+/* ---- scratch: per-thread buffers that only grow ------------------------------------------------------- */
+
+/* Slot `slot` (< SWAT_SCRATCH_SLOTS) of the calling thread, at least n floats, 64-byte aligned; contents
+ * are undefined. Running out of memory for scratch aborts the process: it is a few MB at most. */
+#define SWAT_SCRATCH_SLOTS 24
+enum {
+  SCR_PACK_A = 0, SCR_PACK_B, SCR_EDGE, /* matmul.c */
+  SCR_ROW = 3,                          /* one row of exponent arguments: norm.c, loss.c */
+  SCR_ATT0 = 4                            /* attention.c uses SCR_ATT0 … SCR_ATT0 + 15 */
+};
+float *scratch_get(int slot, size_t n);
+
+/* ---- matmul.c --------------------------------------------------------------------------------------- */
+
+void swat_matmul(float *C, const float *A, const float *B, long M, long N, long K, int transA, int transB,
+                 int accumulate);
+/* Packing helpers, shared with attention.c. A(i, k) = A[i·rsa + k·csa]: m rows starting at A, kc columns;
+ * writes ceil(m/mr) panels of kc·mr floats, rows past m zero. B(k, j) = B[k·rsb + j·csb]: kc rows, n
+ * columns; writes ceil(n/nr) panels of kc·nr floats, columns past n zero. */
+void pack_a(float *dst, const float *A, long rsa, long csa, long m, long kc, int mr);
+void pack_b(float *dst, const float *B, long rsb, long csb, long kc, long n, int nr);
+/* C (m × n, ldc) = or += Ap(m × kc, packed) · Bp(kc × n, packed), m ≤ mr-panels, any n; edges go through a
+ * scratch tile so the kernel can always write whole mr × nr tiles. */
+void gemm_packed(long m, long n, long kc, const float *ap, const float *bp, float *C, long ldc, int accumulate);
+
+/* ---- attention.c ------------------------------------------------------------------------------------ */
+
+typedef struct {
+  long B, Tq, Tk, kvStride, H, Dh;
+  long window; /* < 0: no window (full causal) */
+  int softmax; /* 0: sigmoid */
+  const float *slopes;
+  float bias;
+} swat_attn_shape;
+
+void swat_attention_forward(float *out, float *stats, const float *q, const float *k, const float *v,
+                            const swat_attn_shape *s);
+void swat_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                             const float *v, const float *out, const float *stats, const swat_attn_shape *s);
+
+/* ---- norm.c ----------------------------------------------------------------------------------------- */
+
+void swat_embedding_forward(float *out, const float *table, const int32_t *ids, long N, long D);
+void swat_embedding_backward(float *dtable, const float *dout, const int32_t *ids, long N, long D);
+void swat_rmsnorm_forward(float *out, float *rstd, const float *x, const float *g, long N, long D, double eps);
+void swat_rmsnorm_backward(float *dx, float *dg, const float *dout, const float *x, const float *g, const float *rstd,
+                          long N, long D);
+void swat_rope(float *x, long B, long T, long H, long Dh, double pos0, double theta, int inverse);
+void swat_swiglu_forward(float *out, const float *gu, long N, long I);
+void swat_swiglu_backward(float *dgu, const float *dout, const float *gu, long N, long I);
+
+/* ---- loss.c ----------------------------------------------------------------------------------------- */
+
+void swat_cross_entropy_forward(float *losses, const float *logits, const int32_t *targets, long N, long V);
+void swat_cross_entropy_backward(float *dlogits, const float *logits, const int32_t *targets, double scale, long N,
+                                 long V);
+
+/* ---- optim.c ---------------------------------------------------------------------------------------- */
+
+void swat_add(float *out, const float *a, const float *b, long n);
+void swat_scale(float *x, double s, long n);
+double swat_sum_squares(const float *x, long n);
+typedef struct {
+  double lr, beta1, beta2, eps, weight_decay;
+  double step;
+} swat_adamw_hyper;
+void swat_adamw(float *param, const float *grad, float *m, float *v, long n, const swat_adamw_hyper *h);
+
+/* Splits [0, n) into chunks of about `grain` items for pool_run: at least one, more when n is large. */
+long swat_chunks(long n, long grain);
+
+#endif

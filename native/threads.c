@@ -1,0 +1,205 @@
+/* The persistent thread pool: workers created once (and again only when the thread count changes), woken
+ * per job, and fed task indices from one atomic counter. Dynamic hand-out matters on shared machines: a
+ * core that stalls just takes fewer chunks instead of holding everyone back at a fixed split.
+ * Also the per-thread scratch buffers. Not a general scheduler: one job at a time, no nesting. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "swat.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+/* How long an idle worker spins before it sleeps: long enough to bridge the gap between two ops of one
+ * training step (a few microseconds of JavaScript), short enough not to burn a core when idle. */
+#define SPIN_ROUNDS 20000
+
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t wake;
+  pthread_t *workers;
+  int nthreads; /* including the caller */
+  int stop;
+  atomic_uint generation; /* bumped once per job */
+  atomic_long next;       /* next task index to hand out */
+  atomic_int running;     /* workers that have not finished the current job */
+  long ntasks;
+  swat_task_fn fn;
+  void *ctx;
+} pool_t;
+
+static pool_t pool = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+    .nthreads = 1,
+};
+/* One job at a time even if several JavaScript threads load the addon. */
+static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void run_tasks(int tid) {
+  long t;
+  while ((t = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed)) < pool.ntasks) pool.fn(pool.ctx, t, tid);
+}
+
+static void *worker_main(void *arg) {
+  int tid = (int)(intptr_t)arg;
+  unsigned seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+  for (;;) {
+    unsigned gen = seen;
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+      gen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+      if (gen != seen) break;
+      CPU_RELAX();
+    }
+    if (gen == seen) {
+      pthread_mutex_lock(&pool.mu);
+      while (!pool.stop && (gen = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) {
+        pthread_cond_wait(&pool.wake, &pool.mu);
+      }
+      int stop = pool.stop;
+      pthread_mutex_unlock(&pool.mu);
+      if (stop) return NULL;
+    }
+    seen = gen;
+    run_tasks(tid);
+    atomic_fetch_sub_explicit(&pool.running, 1, memory_order_release);
+  }
+}
+
+static void pool_stop(void) {
+  if (pool.nthreads <= 1) return;
+  pthread_mutex_lock(&pool.mu);
+  pool.stop = 1;
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.mu);
+  for (int i = 1; i < pool.nthreads; i++) pthread_join(pool.workers[i - 1], NULL);
+  free(pool.workers);
+  pool.workers = NULL;
+  pool.stop = 0;
+  pool.nthreads = 1;
+}
+
+void pool_set_threads(int n) {
+  if (n < 1) n = 1;
+  pthread_mutex_lock(&job_mu);
+  if (n != pool.nthreads) {
+    pool_stop();
+    pool.workers = n > 1 ? calloc((size_t)(n - 1), sizeof(pthread_t)) : NULL;
+    int started = 1;
+    for (int i = 1; i < n && pool.workers; i++) {
+      if (pthread_create(&pool.workers[i - 1], NULL, worker_main, (void *)(intptr_t)i) != 0) break;
+      started++;
+    }
+    /* If the system refuses threads we run with those we got. */
+    pool.nthreads = started;
+  }
+  pthread_mutex_unlock(&job_mu);
+}
+
+int pool_threads(void) { return pool.nthreads; }
+
+void pool_run(long ntasks, swat_task_fn fn, void *ctx) {
+  if (ntasks <= 0) return;
+  pthread_mutex_lock(&job_mu);
+  if (pool.nthreads <= 1 || ntasks == 1) {
+    for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
+    pthread_mutex_unlock(&job_mu);
+    return;
+  }
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.ntasks = ntasks;
+  atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
+  atomic_store_explicit(&pool.running, pool.nthreads - 1, memory_order_relaxed);
+  pthread_mutex_lock(&pool.mu);
+  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.mu);
+  run_tasks(0);
+  /* The caller's share is done; wait for workers still inside a task. */
+  for (long spins = 0; atomic_load_explicit(&pool.running, memory_order_acquire) > 0; spins++) {
+    if (spins < 100000) CPU_RELAX();
+    else sched_yield();
+  }
+  pthread_mutex_unlock(&job_mu);
+}
+
+long swat_chunks(long n, long grain) {
+  if (grain < 1) grain = 1;
+  long c = (n + grain - 1) / grain;
+  return c < 1 ? 1 : c;
+}
+
+double swat_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- per-thread scratch ---------------------------------------------------------------------------- */
+
+typedef struct {
+  float *ptr;
+  size_t cap;
+} scratch_slot;
+
+/* Never freed: a worker's buffers live as long as the worker, the caller's as long as the process, and
+ * both stay at the largest size any op asked for (a few MB for the model's shapes). */
+static _Thread_local scratch_slot slots[SWAT_SCRATCH_SLOTS];
+
+float *scratch_get(int slot, size_t n) {
+  scratch_slot *s = &slots[slot];
+  if (n > s->cap) {
+    free(s->ptr);
+    size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
+    s->ptr = aligned_alloc(64, bytes);
+    if (!s->ptr) {
+      fprintf(stderr, "swat native: out of memory for %zu bytes of scratch\n", bytes);
+      abort();
+    }
+    s->cap = n;
+  }
+  return s->ptr;
+}
+
+/* ---- peak measurement ------------------------------------------------------------------------------ */
+
+typedef struct {
+  double deadline;
+  double flops[256];
+} peak_ctx;
+
+static void peak_task(void *ctx, long task, int tid) {
+  (void)tid;
+  peak_ctx *p = ctx;
+  p->flops[task] = cpu_ops()->fma_loop(p->deadline);
+}
+
+double swat_peak_flops(double seconds, int threads) {
+  peak_ctx p;
+  memset(&p, 0, sizeof p);
+  if (threads < 1) threads = 1;
+  if (threads > 256) threads = 256;
+  int saved = pool_threads();
+  pool_set_threads(threads);
+  double t0 = swat_now();
+  /* One task per thread, all running to one shared deadline: a thread that wakes late (or picks up a
+   * second task) just contributes fewer flops, and the rate stays total flops over elapsed time. */
+  p.deadline = t0 + seconds;
+  pool_run(threads, peak_task, &p);
+  double elapsed = swat_now() - t0;
+  pool_set_threads(saved);
+  double total = 0;
+  for (int i = 0; i < threads; i++) total += p.flops[i];
+  return elapsed > 0 ? total / elapsed * 1e-9 : 0;
+}
