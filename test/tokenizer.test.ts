@@ -1,5 +1,6 @@
 // Byte-level tokenizer: ids, exact round trips (random Unicode, invalid bytes), special tokens, and the
 // tokenizer.json format (fields other tools rely on, round trip, one-line errors for malformed files).
+// BPE vocabularies (trained, GPT-2, Llama-2) are tested in bpe.test.ts.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -178,6 +179,17 @@ test('a vocabulary listing the special tokens with their ids is accepted', () =>
   assert.equal(tokenizerFromJson(JSON.stringify(j), 'f.json').vocabSize, 258);
 });
 
+test('the plain byte layout loads as ByteLevelTokenizer; extra special tokens make a byte-level BPE', () => {
+  assert.ok(tokenizerFromJson(tokenizerToJson(tok), 'f.json') instanceof ByteLevelTokenizer);
+  const j = freshJson();
+  j['added_tokens'].push({ id: 258, content: '<|pad|>', special: true });
+  const withPad = tokenizerFromJson(JSON.stringify(j), 'f.json');
+  assert.ok(!(withPad instanceof ByteLevelTokenizer));
+  assert.equal(withPad.vocabSize, 259);
+  assert.deepEqual(withPad.encode('<|pad|> é'), tok.encode('<|pad|> é'));
+  assert.equal(withPad.decode([0x61, 258, 0x62, 257]), 'ab');
+});
+
 test('malformed tokenizer.json files give one-line FormatErrors naming file and field', () => {
   const cases: [string, (j: Json) => unknown, string][] = [
     ['not JSON', () => '{"model": ', 'not valid JSON'],
@@ -185,50 +197,45 @@ test('malformed tokenizer.json files give one-line FormatErrors naming file and 
     ['no model', (j) => void delete j['model'], 'missing field "model"'],
     ['WordPiece', (j) => void (j['model'].type = 'WordPiece'), 'model.type "WordPiece" is not supported (only "BPE")'],
     ['no type', (j) => void delete j['model'].type, 'missing field "model.type"'],
-    ['merges', (j) => void (j['model'].merges = ['Ġ t', 'h e']), 'model.merges has 2 entries: BPE merges are not supported yet'],
+    ['merges unknown', (j) => void (j['model'].merges = ['Ġ t', 'h e']), 'model.merges[0] "Ġ t" needs token "Ġt", which is not in the vocabulary'],
+    ['merge not a pair', (j) => void (j['model'].merges = ['Ġt']), 'model.merges[0] "Ġt" is not a pair of tokens ("left right" or ["left", "right"])'],
     ['merges missing', (j) => void delete j['model'].merges, 'model.merges must be an array'],
     ['vocab missing', (j) => void delete j['model'].vocab, 'model.vocab must be an object mapping token strings to ids'],
+    ['vocab negative id', (j) => void (j['model'].vocab['a'] = -1), 'model.vocab "a" has id -1, expected a non-negative integer'],
+    ['vocab wrong id', (j) => void (j['model'].vocab['a'] = 5), 'model.vocab gives id 5 to both "ą" and "a"'],
+    ['vocab raw space', (j) => void (j['model'].vocab[' '] = 32), 'model.vocab gives id 32 to both "Ġ" and " "'],
+    ['vocab short', (j) => void delete j['model'].vocab['Ġ'], 'no token has id 32: ids must run from 0 to 257 without gaps'],
+    ['vocab gap', (j) => void (j['model'].vocab['Ġt'] = 1000), 'no token has id 258: ids must run from 0 to 1000 without gaps'],
     [
-      'vocab wrong id',
-      (j) => void (j['model'].vocab['a'] = 5),
-      'model.vocab is not the byte-level map: "a" has id 5, expected 97',
+      'vocab outside the byte alphabet',
+      (j) => void (j['model'].vocab['Ġ t'] = 258),
+      'model.vocab token 258 "Ġ t" has a character outside the byte-level alphabet',
     ],
-    [
-      'vocab raw space',
-      (j) => void (j['model'].vocab[' '] = 32),
-      'model.vocab is not the byte-level map: token " " is not a byte',
-    ],
-    [
-      'vocab short',
-      (j) => void delete j['model'].vocab['Ġ'],
-      'model.vocab is not the byte-level map: it has 255 of the 256 byte tokens',
-    ],
-    ['normalizer', (j) => void (j['normalizer'] = { type: 'NFC' }), 'normalizer is not supported (expected null)'],
+    ['normalizer', (j) => void (j['normalizer'] = { type: 'NFC' }), 'normalizer is not supported with a ByteLevel pre-tokenizer (expected null)'],
     [
       'pre_tokenizer',
       (j) => void (j['pre_tokenizer'] = { type: 'Whitespace' }),
-      'pre_tokenizer must be {"type": "ByteLevel"}, got {"type":"Whitespace"}',
+      'pre_tokenizer must be {"type": "ByteLevel"} (byte-level BPE), or the file a SentencePiece BPE with byte_fallback; got {"type":"Whitespace"}',
     ],
     ['prefix space', (j) => void (j['pre_tokenizer'].add_prefix_space = true), 'pre_tokenizer.add_prefix_space must be false'],
+    ['use_regex', (j) => void (j['pre_tokenizer'].use_regex = 'yes'), 'pre_tokenizer.use_regex must be a boolean, got "yes"'],
+    ['dropout', (j) => void (j['model'].dropout = 0.1), 'model.dropout 0.1 is not supported (expected null)'],
+    ['suffix', (j) => void (j['model'].end_of_word_suffix = '</w>'), 'model.end_of_word_suffix "</w>" is not supported (expected null)'],
     ['added not array', (j) => void (j['added_tokens'] = {}), 'added_tokens must be an array'],
     [
       'added no id',
       (j) => void delete j['added_tokens'][1].id,
-      'added_tokens[1] needs an integer "id" and a string "content"',
+      'added_tokens[1] needs a non-negative integer "id" and a string "content"',
     ],
+    ['added moved', (j) => void (j['added_tokens'][0].id = 300), 'no token has id 256: ids must run from 0 to 300 without gaps'],
     [
-      'added wrong id',
-      (j) => void (j['added_tokens'][0].id = 300),
-      'added_tokens[0] "<|bos|>" with id 300 is not one of "<|bos|>" = 256, "<|endoftext|>" = 257',
-    ],
-    [
-      'added unknown',
-      (j) => void j['added_tokens'].push({ id: 258, content: '<|pad|>', special: true }),
-      'added_tokens[2] "<|pad|>" with id 258 is not one of "<|bos|>" = 256, "<|endoftext|>" = 257',
+      'added clashes with vocab',
+      (j) => void (j['added_tokens'][0].id = 65),
+      'added token "<|bos|>" has id 65, which model.vocab gives to "A"',
     ],
     ['added not special', (j) => void (j['added_tokens'][1].special = false), 'added_tokens[1] "<|endoftext|>" must have "special": true'],
-    ['added repeated', (j) => void j['added_tokens'].push(j['added_tokens'][0]), 'added_tokens[2] repeats "<|bos|>"'],
-    ['added missing', (j) => void j['added_tokens'].pop(), 'added_tokens lacks "<|endoftext|>" (id 257)'],
+    ['added repeated', (j) => void j['added_tokens'].push(j['added_tokens'][0]), 'added_tokens[2] repeats id 256'],
+    ['no EOS', (j) => void j['added_tokens'].pop(), 'added_tokens has no end-of-text token (one of "<|endoftext|>", "</s>")'],
   ];
   for (const [name, mutate, message] of cases) {
     const j = freshJson();

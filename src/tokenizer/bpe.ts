@@ -157,7 +157,7 @@ function tokenStringBytes(token: string, id: number): Uint8Array {
   const chars = Array.from(token);
   return Uint8Array.from(chars, (c) => {
     const b = UNICODE_TO_BYTE.get(c);
-    if (b === undefined) throw new InputError(`token ${id} ${JSON.stringify(token)} has a character outside the byte alphabet`);
+    if (b === undefined) throw new InputError(`model.vocab token ${id} ${JSON.stringify(token)} has a character outside the byte-level alphabet`);
     return b;
   });
 }
@@ -168,7 +168,7 @@ function mergeIds(idOf: Map<string, number>, a: string, b: string, rank: number,
   const ic = idOf.get(a + b);
   if (ia === undefined || ib === undefined || ic === undefined) {
     const missing = ia === undefined ? a : ib === undefined ? b : a + b;
-    throw new InputError(`${name}: merge ${rank} ${JSON.stringify(`${a} ${b}`)} needs token ${JSON.stringify(missing)}, which is not in the vocabulary`);
+    throw new InputError(`${name}: model.merges[${rank}] ${JSON.stringify(`${a} ${b}`)} needs token ${JSON.stringify(missing)}, which is not in the vocabulary`);
   }
   return [ia, ib, ic];
 }
@@ -177,11 +177,13 @@ function mergeIds(idOf: Map<string, number>, a: string, b: string, rank: number,
  *  adds no BOS/EOS on its own. Merges are "left right" strings: byte-alphabet tokens never contain a space. */
 function byteLevelBpeJson(spec: ByteLevelBpeSpec): object {
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: spec.useRegex };
-  const vocab: Record<string, number> = {};
+  // Entries, not assignments: a token may be spelled "__proto__".
+  const entries: [string, number][] = [];
   spec.tokens.forEach((t, id) => {
-    if (t !== null) vocab[t] = id;
+    if (t !== null) entries.push([t, id]);
   });
-  if (spec.specialsInVocab) for (const s of spec.specials) vocab[s.content] = s.id;
+  if (spec.specialsInVocab) for (const s of spec.specials) entries.push([s.content, s.id]);
+  const vocab = Object.fromEntries(entries);
   return {
     version: '1.0',
     truncation: null,

@@ -1,13 +1,23 @@
-// Reading and writing tokenizer.json (Hugging Face `tokenizers` format) for the byte-level tokenizer.
-// The reader accepts exactly what ByteLevelTokenizer means — a BPE model over the GPT-2 byte map with no
-// merges, a ByteLevel pre-tokenizer without a prefix space, and the two special tokens — and rejects the rest
-// with a one-line FormatError naming the file and field, rather than tokenizing differently from other tools.
+// Reading and writing tokenizer.json (Hugging Face `tokenizers` format). Three shapes are understood:
+//   - byte-level BPE (GPT-2, and what `swat tokenizer train` writes): ByteLevel pre-tokenizer and decoder,
+//     a vocabulary holding the 256 byte tokens of GPT-2's byte-to-unicode alphabet, and the merges. With no
+//     merges and ids equal to byte values it is the plain ByteLevelTokenizer;
+//   - SentencePiece BPE with byte fallback (Llama-2): Prepend("▁") + Replace(" ", "▁") normalizer, or the
+//     equivalent Metaspace pre-tokenizer, `byte_fallback: true`, `<0xXX>` byte tokens;
+// Anything else — another model type, a normalizer or pre-tokenizer that would change the bytes reaching
+// the model, merges naming unknown tokens, ids with gaps — is rejected with a one-line FormatError naming
+// the file and field, rather than tokenizing differently from other tools.
+// BOS and EOS are recognised among the special added tokens by their usual contents (tokenizer.json does
+// not mark them): EOS is <|endoftext|> or </s>, BOS is <|bos|> or <s>, or EOS when there is no BOS (GPT-2).
 // Not here: writing the file (the caller writes the returned string atomically).
 
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, InputError } from '../errors.js';
-import { BYTE_VOCAB_SIZE, ByteLevelTokenizer, SPECIAL_TOKENS, UNICODE_TO_BYTE } from './byte-level.js';
+import { BYTE_TO_UNICODE, BYTE_VOCAB_SIZE, ByteLevelTokenizer, SPECIAL_TOKENS, type SpecialToken } from './byte-level.js';
+import { ByteLevelBpeTokenizer } from './bpe.js';
+import { METASPACE, SentencePieceBpeTokenizer } from './sentencepiece.js';
 import type { Tokenizer } from './tokenizer.js';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
@@ -16,9 +26,20 @@ export function tokenizerToJson(tok: Tokenizer): string {
   return JSON.stringify(tok.toJSON(), null, 2) + '\n';
 }
 
+/** A tokenizer's identity: SHA-256 (hex) of its tokenizer.json text. Same ids ⇔ same hash, in practice. */
+export function tokenizerHash(tok: Tokenizer): string {
+  return createHash('sha256').update(tokenizerToJson(tok)).digest('hex');
+}
+
+const EOS_CONTENTS = ['<|endoftext|>', '</s>'];
+const BOS_CONTENTS = ['<|bos|>', '<s>'];
+
+type Fail = (msg: string) => never;
+type Json = Record<string, unknown>;
+
 /** Parses tokenizer.json text; `fileName` only names the file in error messages. */
 export function tokenizerFromJson(text: string, fileName: string): Tokenizer {
-  const fail = (msg: string): never => {
+  const fail: Fail = (msg) => {
     throw new FormatError(`${fileName}: ${msg}`);
   };
   let root: unknown;
@@ -28,10 +49,36 @@ export function tokenizerFromJson(text: string, fileName: string): Tokenizer {
     return fail('not valid JSON');
   }
   if (!isObject(root)) return fail('expected a JSON object at the top level');
-  checkModel(root['model'], fail);
-  checkTextPipeline(root, fail);
-  checkAddedTokens(root['added_tokens'], fail);
-  return new ByteLevelTokenizer();
+  const model = checkModel(root['model'], fail);
+  const specials = checkAddedTokens(root['added_tokens'], fail);
+  const vocab = checkVocab(model['vocab'], fail);
+  const merges = checkMerges(model['merges'], fail);
+  const tokens = tokenTable(vocab, specials, fail);
+  const { bosId, eosId } = bosEos(specials, fail);
+  const build = <T>(make: () => T): T => {
+    try {
+      return make();
+    } catch (e) {
+      if (e instanceof InputError) fail(e.message.startsWith(`${fileName}: `) ? e.message.slice(fileName.length + 2) : e.message);
+      throw e;
+    }
+  };
+  if (isObject(root['pre_tokenizer']) && root['pre_tokenizer']['type'] === 'ByteLevel') {
+    const useRegex = checkByteLevel(root, fail);
+    if (merges.length === 0 && isByteLayout(tokens, specials)) return new ByteLevelTokenizer();
+    const specialsInVocab = specials.some((s) => vocab.get(s.content) === s.id);
+    const byteTokens = tokens.map((t, id) => (specials.some((s) => s.id === id) ? null : t));
+    return build(() => new ByteLevelBpeTokenizer({ tokens: byteTokens, merges, specials, bosId, eosId, useRegex, specialsInVocab, name: fileName }));
+  }
+  if (isSentencePiece(root, model)) {
+    checkSentencePiece(root, model, fail);
+    const unk = model['unk_token'];
+    const unkId = typeof unk === 'string' ? (vocab.get(unk) ?? -1) : -1;
+    return build(() => new SentencePieceBpeTokenizer({ tokens, merges, specials, unkId, bosId, eosId, name: fileName }));
+  }
+  return fail(
+    `pre_tokenizer must be {"type": "ByteLevel"} (byte-level BPE), or the file a SentencePiece BPE with byte_fallback; got ${JSON.stringify(root['pre_tokenizer'] ?? null)}`,
+  );
 }
 
 /** Reads `<dir>/tokenizer.json`, or the file itself when `path` is a file. */
@@ -46,80 +93,145 @@ export function loadTokenizer(path: string): Tokenizer {
   }
 }
 
-type Fail = (msg: string) => never;
-
-function isObject(v: unknown): v is Record<string, unknown> {
+function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkModel(model: unknown, fail: Fail): void {
+function checkModel(model: unknown, fail: Fail): Json {
   if (model === undefined) fail('missing field "model"');
   if (!isObject(model)) return fail('"model" must be an object');
   if (model['type'] === undefined) fail('missing field "model.type"');
   if (model['type'] !== 'BPE') fail(`model.type ${JSON.stringify(model['type'])} is not supported (only "BPE")`);
-  const merges = model['merges'];
-  if (!Array.isArray(merges)) fail('model.merges must be an array');
-  if (merges.length > 0) {
-    fail(`model.merges has ${merges.length} entries: BPE merges are not supported yet`);
+  for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
+    const v = model[field];
+    if (v !== undefined && v !== null && v !== '') fail(`model.${field} ${JSON.stringify(v)} is not supported (expected null)`);
   }
-  checkVocab(model['vocab'], fail);
+  if (model['dropout'] !== undefined && model['dropout'] !== null && model['dropout'] !== 0) {
+    fail(`model.dropout ${JSON.stringify(model['dropout'])} is not supported (expected null)`);
+  }
+  return model;
 }
 
-/** The vocabulary must be the byte map (id = byte value); entries for the special tokens with their own
- *  ids are tolerated, since some tools list added tokens in the model vocabulary too. */
-function checkVocab(vocab: unknown, fail: Fail): void {
+function checkVocab(vocab: unknown, fail: Fail): Map<string, number> {
   if (!isObject(vocab)) return fail('model.vocab must be an object mapping token strings to ids');
-  const specials = new Map(SPECIAL_TOKENS.map((s) => [s.content, s.id]));
-  let bytes = 0;
+  const map = new Map<string, number>();
   for (const [token, id] of Object.entries(vocab)) {
-    const expected = UNICODE_TO_BYTE.get(token) ?? specials.get(token);
-    if (expected === undefined) {
-      fail(`model.vocab is not the byte-level map: token ${JSON.stringify(token)} is not a byte`);
-    }
-    if (id !== expected) {
-      fail(`model.vocab is not the byte-level map: ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected ${expected}`);
-    }
-    if (UNICODE_TO_BYTE.has(token)) bytes++;
+    if (!Number.isInteger(id) || (id as number) < 0) fail(`model.vocab ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
+    map.set(token, id as number);
   }
-  if (bytes !== BYTE_VOCAB_SIZE) {
-    fail(`model.vocab is not the byte-level map: it has ${bytes} of the ${BYTE_VOCAB_SIZE} byte tokens`);
-  }
+  return map;
 }
 
-/** The steps before the model: anything that would change the bytes reaching it is rejected. The decoder
- *  and post-processor are not checked: decoding is ours, and encode never adds special tokens. */
-function checkTextPipeline(root: Record<string, unknown>, fail: Fail): void {
-  const normalizer = root['normalizer'];
-  if (normalizer !== undefined && normalizer !== null) fail('normalizer is not supported (expected null)');
-  const pre = root['pre_tokenizer'];
-  if (!isObject(pre) || pre['type'] !== 'ByteLevel') {
-    fail(`pre_tokenizer must be {"type": "ByteLevel"}, got ${JSON.stringify(pre ?? null)}`);
-  }
-  if (pre['add_prefix_space'] === true) {
-    fail('pre_tokenizer.add_prefix_space must be false');
-  }
+/** Merges as "left right" strings (the classic form) or [left, right] pairs (newer files). */
+function checkMerges(merges: unknown, fail: Fail): [string, string][] {
+  if (!Array.isArray(merges)) return fail('model.merges must be an array');
+  return merges.map((m: unknown, i) => {
+    if (typeof m === 'string') {
+      const parts = m.split(' ');
+      if (parts.length === 2 && parts[0] !== '' && parts[1] !== '') return [parts[0]!, parts[1]!];
+    } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
+      return [m[0], m[1]];
+    }
+    return fail(`model.merges[${i}] ${JSON.stringify(m)} is not a pair of tokens ("left right" or ["left", "right"])`);
+  });
 }
 
-function checkAddedTokens(added: unknown, fail: Fail): void {
+/** id → token string over [0, V): every id must name exactly one token, from the vocabulary or the added
+ *  tokens; a gap would leave ids the model could emit but nothing could decode. */
+function tokenTable(vocab: Map<string, number>, specials: readonly SpecialToken[], fail: Fail): string[] {
+  const tokens: string[] = [];
+  for (const [token, id] of vocab) {
+    if (tokens[id] !== undefined && tokens[id] !== token) {
+      fail(`model.vocab gives id ${id} to both ${JSON.stringify(tokens[id])} and ${JSON.stringify(token)}`);
+    }
+    tokens[id] = token;
+  }
+  for (const s of specials) {
+    if (tokens[s.id] !== undefined && tokens[s.id] !== s.content) {
+      fail(`added token ${JSON.stringify(s.content)} has id ${s.id}, which model.vocab gives to ${JSON.stringify(tokens[s.id])}`);
+    }
+    tokens[s.id] = s.content;
+  }
+  for (let id = 0; id < tokens.length; id++) {
+    if (tokens[id] === undefined) fail(`no token has id ${id}: ids must run from 0 to ${tokens.length - 1} without gaps`);
+  }
+  return tokens;
+}
+
+function checkAddedTokens(added: unknown, fail: Fail): SpecialToken[] {
   if (!Array.isArray(added)) return fail('added_tokens must be an array');
   const seen = new Set<number>();
-  added.forEach((entry: unknown, i) => {
+  return added.map((entry: unknown, i) => {
     const where = `added_tokens[${i}]`;
-    if (!isObject(entry) || !Number.isInteger(entry['id']) || typeof entry['content'] !== 'string') {
-      fail(`${where} needs an integer "id" and a string "content"`);
+    if (!isObject(entry) || !Number.isInteger(entry['id']) || (entry['id'] as number) < 0 || typeof entry['content'] !== 'string') {
+      fail(`${where} needs a non-negative integer "id" and a string "content"`);
     }
     const { id, content, special } = entry as { id: number; content: string; special?: unknown };
-    const known = SPECIAL_TOKENS.find((s) => s.id === id && s.content === content);
-    if (known === undefined) fail(`${where} ${JSON.stringify(content)} with id ${id} is not ${specialList()}`);
+    // A non-special added token would be matched inside text, which this library never does (see Tokenizer).
     if (special !== true) fail(`${where} ${JSON.stringify(content)} must have "special": true`);
-    if (seen.has(id)) fail(`${where} repeats ${JSON.stringify(content)}`);
+    if (seen.has(id)) fail(`${where} repeats id ${id}`);
     seen.add(id);
+    return { id, content };
   });
-  for (const s of SPECIAL_TOKENS) {
-    if (!seen.has(s.id)) fail(`added_tokens lacks ${JSON.stringify(s.content)} (id ${s.id})`);
-  }
 }
 
-function specialList(): string {
-  return 'one of ' + SPECIAL_TOKENS.map((s) => `${JSON.stringify(s.content)} = ${s.id}`).join(', ');
+function bosEos(specials: readonly SpecialToken[], fail: Fail): { bosId: number; eosId: number } {
+  const find = (contents: string[]) => specials.find((s) => contents.includes(s.content))?.id;
+  const eosId = find(EOS_CONTENTS);
+  if (eosId === undefined) {
+    return fail(`added_tokens has no end-of-text token (one of ${EOS_CONTENTS.map((c) => JSON.stringify(c)).join(', ')})`);
+  }
+  return { bosId: find(BOS_CONTENTS) ?? eosId, eosId };
+}
+
+/** The byte-level pipeline: nothing may change the text before the ByteLevel pre-tokenizer. */
+function checkByteLevel(root: Json, fail: Fail): boolean {
+  const normalizer = root['normalizer'];
+  if (normalizer !== undefined && normalizer !== null) fail('normalizer is not supported with a ByteLevel pre-tokenizer (expected null)');
+  const pre = root['pre_tokenizer'] as Json;
+  if (pre['add_prefix_space'] === true) fail('pre_tokenizer.add_prefix_space must be false');
+  const useRegex = pre['use_regex'] ?? true; // Hugging Face's default
+  if (typeof useRegex !== 'boolean') fail(`pre_tokenizer.use_regex must be a boolean, got ${JSON.stringify(useRegex)}`);
+  return useRegex as boolean;
+}
+
+function isByteLayout(tokens: readonly string[], specials: readonly SpecialToken[]): boolean {
+  if (tokens.length !== BYTE_VOCAB_SIZE + SPECIAL_TOKENS.length) return false;
+  const sameSpecials = SPECIAL_TOKENS.every((s) => specials.some((x) => x.id === s.id && x.content === s.content));
+  return sameSpecials && specials.length === SPECIAL_TOKENS.length && BYTE_TO_UNICODE.every((c, b) => tokens[b] === c);
+}
+
+function isSentencePiece(root: Json, model: Json): boolean {
+  return model['byte_fallback'] === true || isMetaspace(root['pre_tokenizer']) || isObject(root['normalizer']);
+}
+
+function isMetaspace(pre: unknown): boolean {
+  return isObject(pre) && pre['type'] === 'Metaspace';
+}
+
+/** Llama-2's normalizer (Prepend ▁, Replace " " → ▁) with no pre-tokenizer, or no normalizer and a
+ *  Metaspace pre-tokenizer that prepends ▁ and does not split; byte fallback on. */
+function checkSentencePiece(root: Json, model: Json, fail: Fail): void {
+  if (model['byte_fallback'] !== true) fail('model.byte_fallback must be true for a SentencePiece BPE (byte fallback keeps every text encodable)');
+  const normalizer = root['normalizer'];
+  const pre = root['pre_tokenizer'];
+  if (isMetaspace(pre)) {
+    const m = pre as Json;
+    if (normalizer !== null && normalizer !== undefined) fail('normalizer must be null with a Metaspace pre-tokenizer');
+    if (m['replacement'] !== METASPACE) fail(`pre_tokenizer.replacement must be "${METASPACE}"`);
+    if (m['split'] === true) fail('pre_tokenizer.split must be false (SentencePiece merges across words)');
+    if (m['prepend_scheme'] === 'never' || m['add_prefix_space'] === false) fail('pre_tokenizer must prepend "▁" (prepend_scheme "first" or "always")');
+    return;
+  }
+  if (pre !== null && pre !== undefined) fail(`pre_tokenizer must be null or Metaspace for a SentencePiece BPE, got ${JSON.stringify(pre)}`);
+  const expected = {
+    type: 'Sequence',
+    normalizers: [
+      { type: 'Prepend', prepend: METASPACE },
+      { type: 'Replace', pattern: { String: ' ' }, content: METASPACE },
+    ],
+  };
+  if (JSON.stringify(normalizer) !== JSON.stringify(expected)) {
+    fail(`normalizer must be ${JSON.stringify(expected)} for a SentencePiece BPE, got ${JSON.stringify(normalizer ?? null)}`);
+  }
 }

@@ -9,4 +9,9 @@ export {
   SPECIAL_TOKENS,
   type SpecialToken,
 } from './byte-level.js';
-export { loadTokenizer, tokenizerFromJson, tokenizerToJson, TOKENIZER_FILE } from './hf-json.js';
+export { ByteLevelBpeTokenizer, type ByteLevelBpeSpec } from './bpe.js';
+export { trainBpe, PieceCounter, type BpeTrainOptions } from './bpe-train.js';
+export { SentencePieceBpeTokenizer, type SentencePieceBpeSpec, METASPACE } from './sentencepiece.js';
+export { pretrainedTokenizer, gpt2Tokenizer, llama2Tokenizer, PRETRAINED_NAMES, type PretrainedName } from './pretrained.js';
+export { GPT2_SPLIT_PATTERN, splitGpt2, utf8Runs } from './pretokenize.js';
+export { loadTokenizer, tokenizerFromJson, tokenizerToJson, tokenizerHash, TOKENIZER_FILE } from './hf-json.js';

@@ -1,0 +1,223 @@
+// SentencePiece-style BPE as Llama-2's vocabulary uses it, in Hugging Face's reading: a `▁` is prepended to
+// the text and every space becomes `▁`; each character is a token if the vocabulary has it, else its UTF-8
+// bytes become the byte-fallback tokens `<0xXX>`; then the merge list joins tokens in rank order. Decoding
+// turns `▁` back into spaces, byte tokens into bytes, and `decode` drops the one leading space the encoder
+// added. Not here: reading the file (hf-json.ts), byte-level BPE (bpe.ts).
+//
+// Encoding is split at every `▁` that follows another character, which gives the same ids as merging over the
+// whole text when no token has a `▁` after another character (true of Llama's vocabulary, checked at
+// construction; otherwise the text is merged whole). The split pieces are cached like words.
+//
+// Deliberate differences between the two directions, so that streaming stays exact:
+// - encode(text) is Hugging Face's encode (with the leading `▁`), and decode(encode(t)) === t;
+// - encodeBytes(bytes) takes raw bytes literally (spaces become `▁`, bytes that are not UTF-8 become byte
+//   tokens, no `▁` is prepended) and decodeBytes, which never strips anything, is its exact inverse and
+//   concatenates: decodeBytes(a ++ b) = decodeBytes(a) ++ decodeBytes(b), as a token-by-token printer needs.
+
+import { InputError } from '../errors.js';
+import type { SpecialToken } from './byte-level.js';
+import { addedToken } from './bpe.js';
+import { MergeTable } from './merges.js';
+import { utf8Runs } from './pretokenize.js';
+import type { Tokenizer } from './tokenizer.js';
+
+export const METASPACE = '\u2581';
+
+export interface SentencePieceBpeSpec {
+  /** id → piece, special tokens and `<0xXX>` byte tokens included. */
+  readonly tokens: readonly string[];
+  readonly merges: readonly (readonly [string, string])[];
+  /** Added tokens (`<unk>`, `<s>`, `</s>`): they decode to nothing and are never produced from text. */
+  readonly specials: readonly SpecialToken[];
+  readonly unkId: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly name: string;
+}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+const BYTE_TOKEN = /^<0x([0-9A-F]{2})>$/;
+const CACHE_MAX_PIECE = 64;
+const CACHE_MAX_ENTRIES = 1 << 18;
+
+export class SentencePieceBpeTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly spec: SentencePieceBpeSpec;
+  private readonly idOf = new Map<string, number>();
+  private readonly byteId = new Int32Array(256);
+  private readonly bytesOf: Uint8Array[];
+  private readonly table: MergeTable;
+  private readonly splitAtSpaces: boolean;
+  private readonly cache = new Map<string, number[]>();
+
+  constructor(spec: SentencePieceBpeSpec) {
+    this.spec = spec;
+    this.vocabSize = spec.tokens.length;
+    this.bosId = spec.bosId;
+    this.eosId = spec.eosId;
+    const special = new Set(spec.specials.map((s) => s.id));
+    this.byteId.fill(-1);
+    this.bytesOf = spec.tokens.map((t, id) => {
+      this.idOf.set(t, id);
+      if (special.has(id)) return new Uint8Array(0);
+      const byte = BYTE_TOKEN.exec(t);
+      if (byte !== null) {
+        this.byteId[parseInt(byte[1]!, 16)] = id;
+        return Uint8Array.of(parseInt(byte[1]!, 16));
+      }
+      return utf8Encoder.encode(t.replaceAll(METASPACE, ' '));
+    });
+    const missing = this.byteId.indexOf(-1);
+    if (missing >= 0) throw new InputError(`${spec.name}: byte fallback needs token <0x${hex(missing)}>, which is not in the vocabulary`);
+    this.table = new MergeTable(spec.merges.map(([a, b], r) => this.mergeIds(a, b, r)));
+    this.splitAtSpaces = !spec.tokens.some((t, id) => !special.has(id) && /[^\u2581]\u2581/u.test(t));
+  }
+
+  encode(text: string): number[] {
+    if (text.length === 0) return [];
+    return this.encodeNormalized(METASPACE + text.replaceAll(' ', METASPACE));
+  }
+
+  encodeBytes(bytes: Uint8Array): number[] {
+    const out: number[] = [];
+    for (const run of utf8Runs(bytes)) {
+      if (run.valid) {
+        for (const id of this.encodeNormalized(utf8Decoder.decode(run.bytes).replaceAll(' ', METASPACE))) out.push(id);
+      } else {
+        for (const b of run.bytes) out.push(this.byteId[b]!);
+      }
+    }
+    return out;
+  }
+
+  /** Text of the ids, without the leading space that encode's `▁` stands for (Hugging Face's Strip). */
+  decode(ids: ArrayLike<number>): string {
+    const text = utf8Decoder.decode(this.decodeBytes(ids));
+    return text.startsWith(' ') ? text.slice(1) : text;
+  }
+
+  decodeBytes(ids: ArrayLike<number>): Uint8Array {
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) total += this.tokenBytes(ids[i]!, i).length;
+    const out = new Uint8Array(total);
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const b = this.bytesOf[ids[i]!]!;
+      out.set(b, n);
+      n += b.length;
+    }
+    return out;
+  }
+
+  tokenBytes(id: number, position = 0): Uint8Array {
+    const b = Number.isInteger(id) ? this.bytesOf[id] : undefined;
+    if (b === undefined) {
+      throw new InputError(`decode: token id ${id} at position ${position} is outside the vocabulary [0, ${this.vocabSize})`);
+    }
+    return b;
+  }
+
+  toJSON(): object {
+    return sentencePieceJson(this.spec);
+  }
+
+  private encodeNormalized(text: string): number[] {
+    const out: number[] = [];
+    if (!this.splitAtSpaces) {
+      this.encodePiece(text, out);
+      return out;
+    }
+    let start = 0;
+    for (let i = 1; i < text.length; i++) {
+      if (text.charCodeAt(i) === 0x2581 && text.charCodeAt(i - 1) !== 0x2581) {
+        this.encodePiece(text.slice(start, i), out);
+        start = i;
+      }
+    }
+    this.encodePiece(text.slice(start), out);
+    return out;
+  }
+
+  private encodePiece(piece: string, out: number[]): void {
+    let ids = this.cache.get(piece);
+    if (ids === undefined) {
+      ids = this.table.apply(this.charIds(piece));
+      if (piece.length <= CACHE_MAX_PIECE) {
+        if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+        this.cache.set(piece, ids);
+      }
+    }
+    for (const id of ids) out.push(id);
+  }
+
+  /** One token per character the vocabulary has; byte tokens for the UTF-8 of any other (lone surrogates
+   *  encode as U+FFFD, as in any UTF-8 encoder). */
+  private charIds(piece: string): number[] {
+    const ids: number[] = [];
+    for (const ch of piece) {
+      const id = this.idOf.get(ch);
+      if (id !== undefined && this.bytesOf[id]!.length > 0) ids.push(id);
+      else for (const b of utf8Encoder.encode(ch)) ids.push(this.byteId[b]!);
+    }
+    return ids;
+  }
+
+  private mergeIds(a: string, b: string, rank: number): [number, number, number] {
+    const ia = this.idOf.get(a);
+    const ib = this.idOf.get(b);
+    const ic = this.idOf.get(a + b);
+    if (ia === undefined || ib === undefined || ic === undefined) {
+      const missing = ia === undefined ? a : ib === undefined ? b : a + b;
+      throw new InputError(`${this.spec.name}: model.merges[${rank}] ${JSON.stringify(`${a} ${b}`)} needs token ${JSON.stringify(missing)}, which is not in the vocabulary`);
+    }
+    return [ia, ib, ic];
+  }
+}
+
+function hex(b: number): string {
+  return b.toString(16).toUpperCase().padStart(2, '0');
+}
+
+/** Hugging Face's layout for a SentencePiece BPE (as in Llama-2's tokenizer.json), minus the post-processor
+ *  that would add BOS: encode never adds special tokens here. */
+function sentencePieceJson(spec: SentencePieceBpeSpec): object {
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: spec.specials.map(addedToken),
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: METASPACE },
+        { type: 'Replace', pattern: { String: ' ' }, content: METASPACE },
+      ],
+    },
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: {
+      type: 'Sequence',
+      decoders: [
+        { type: 'Replace', pattern: { String: METASPACE }, content: ' ' },
+        { type: 'ByteFallback' },
+        { type: 'Fuse' },
+        { type: 'Strip', content: ' ', start: 1, stop: 0 },
+      ],
+    },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: spec.tokens[spec.unkId] ?? null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab: Object.fromEntries(spec.tokens.map((t, id) => [t, id])),
+      merges: spec.merges.map(([a, b]) => `${a} ${b}`),
+    },
+  };
+}
