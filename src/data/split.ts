@@ -62,7 +62,7 @@ function compare(a: string, b: string): number {
 }
 
 /** 32-bit FNV-1a over UTF-16 code units: fast, stable, and good enough to shuffle documents. */
-function fnv1a(text: string): number {
+export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
