@@ -3,14 +3,17 @@
 
 import { type SwatConfig, makeConfig } from '../config.js';
 import { InputError } from '../errors.js';
+import { existsSync } from 'node:fs';
 import { ByteLevelTokenizer } from '../tokenizer/byte-level.js';
+import { loadTokenizer } from '../tokenizer/hf-json.js';
+import { PRETRAINED_NAMES, pretrainedTokenizer } from '../tokenizer/pretrained.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type OptionSpec, type Parsed, flag, num, posInt, str } from './args.js';
 
 export function architectureOptions(defaults: { layers: string; dim: string; heads: string; window: string; intermediate?: string }): Record<string, OptionSpec> {
   return {
     'vocab-size': { type: 'string', arg: 'V', help: 'vocabulary size (without --tokenizer: raw token ids)' },
-    tokenizer: { type: 'string', arg: 'NAME', help: "tokenizer stored with the model: 'byte' (bytes + BOS/EOS)" },
+    tokenizer: { type: 'string', arg: 'NAME', help: "tokenizer stored with the model: 'byte' (bytes + BOS/EOS), 'gpt2', 'llama2', or a tokenizer.json (or its directory) from swat tokenizer train" },
     layers: { type: 'string', arg: 'L', help: 'number of layers', default: defaults.layers },
     dim: { type: 'string', arg: 'D', help: 'model width', default: defaults.dim },
     heads: { type: 'string', arg: 'H', help: 'attention heads', default: defaults.heads },
@@ -25,11 +28,17 @@ export function architectureOptions(defaults: { layers: string; dim: string; hea
   };
 }
 
+/** The --tokenizer choice. A name wins over a path of the same name; anything else must be a tokenizer.json
+ *  file or a directory holding one (a model directory works too). */
 export function tokenizerFromArgs(v: Parsed): Tokenizer | null {
   const name = str(v, 'tokenizer');
   if (name === undefined) return str(v, 'vocab-size') === undefined ? new ByteLevelTokenizer() : null;
   if (name === 'byte') return new ByteLevelTokenizer();
-  throw new InputError(`--tokenizer: unknown tokenizer '${name}' (expected: byte)`);
+  if ((PRETRAINED_NAMES as readonly string[]).includes(name)) return pretrainedTokenizer(name);
+  if (!existsSync(name)) {
+    throw new InputError(`--tokenizer: unknown tokenizer '${name}' (expected: byte, ${PRETRAINED_NAMES.join(', ')}, or a tokenizer.json file or directory)`);
+  }
+  return loadTokenizer(name);
 }
 
 export function configFromArgs(v: Parsed, tokenizer: Tokenizer | null): SwatConfig {
