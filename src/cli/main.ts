@@ -8,6 +8,7 @@ import { generateCommand, runGenerate } from './commands/generate.js';
 import { infoCommand, runInfo } from './commands/info.js';
 import { initCommand, runInit } from './commands/init.js';
 import { runScore, scoreCommand } from './commands/score.js';
+import { runTokenizer, tokenizerCommand } from './commands/tokenizer.js';
 import { runTrain, trainCommand } from './commands/train.js';
 
 const backendOption = { type: 'string' as const, arg: 'NAME', help: 'compute backend (default: SWAT_BACKEND or the fastest available)' };
@@ -19,6 +20,7 @@ const COMMANDS: [CommandSpec, (v: Parsed) => void][] = [
   [scoreCommand, runScore],
   [infoCommand, runInfo],
   [benchCommand, runBench],
+  [tokenizerCommand, runTokenizer],
 ];
 
 function usage(): string {
