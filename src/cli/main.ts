@@ -4,6 +4,7 @@
 import { SwatError } from '../errors.js';
 import { type CommandSpec, type Parsed, helpText, parseCommand } from './args.js';
 import { benchCommand, runBench } from './commands/bench.js';
+import { experimentCommand, runExperiment } from './commands/experiment.js';
 import { generateCommand, runGenerate } from './commands/generate.js';
 import { infoCommand, runInfo } from './commands/info.js';
 import { initCommand, runInit } from './commands/init.js';
@@ -20,6 +21,7 @@ const COMMANDS: [CommandSpec, (v: Parsed) => void][] = [
   [scoreCommand, runScore],
   [infoCommand, runInfo],
   [benchCommand, runBench],
+  [experimentCommand, runExperiment],
   [tokenizerCommand, runTokenizer],
 ];
 

@@ -25,6 +25,10 @@ export interface SinkHead {
   ratio: number;
   /** Position 0's share of each row's total weight (softmax: equals `first`). */
   share: number;
+  /** Mean score (pre-activation logit) on position 0 minus the mean score the same head gives a later,
+   *  ordinary key at the same distance: ALiBi favours or penalises distance by design, so only this
+   *  difference isolates a preference for the first token itself. e^boost is the attention multiplier. */
+  boost: number;
 }
 
 export interface VarianceLayer {
@@ -52,23 +56,25 @@ interface HeadAccumulator {
   others: number;
   othersCount: number;
   share: number;
+  boost: number;
   queries: number;
 }
 
-/** Attention weights of query m of (sequence b, head h) over keys lo … m, recomputed from the saved q and k
- *  (after RoPE) with the model's slopes, bias and activation (SWAT.md §3). */
-function attentionRow(c: SwatConfig, q: Floats, k: Floats, b: number, T: number, h: number, m: number, lo: number): Float64Array {
+/** Score z[h, m, n] of SWAT.md §3, recomputed from the saved q and k (after RoPE) of sequence b. */
+function score(c: SwatConfig, q: Floats, k: Floats, b: number, T: number, h: number, m: number, n: number): number {
   const D = c.hidden_size;
   const Dh = headDim(c);
-  const slope = c.alibi_slopes[h] ?? 0;
   const qo = (b * T + m) * D + h * Dh;
+  const ko = (b * T + n) * D + h * Dh;
+  let dot = 0;
+  for (let i = 0; i < Dh; i++) dot += q[qo + i]! * k[ko + i]!;
+  return dot / Math.sqrt(Dh) + (c.alibi_slopes[h] ?? 0) * (m - n) + c.sigmoid_bias;
+}
+
+/** Attention weights of query m of (sequence b, head h) over keys lo … m, with the model's activation. */
+function attentionRow(c: SwatConfig, q: Floats, k: Floats, b: number, T: number, h: number, m: number, lo: number): Float64Array {
   const z = new Float64Array(m - lo + 1);
-  for (let n = lo; n <= m; n++) {
-    const ko = (b * T + n) * D + h * Dh;
-    let dot = 0;
-    for (let i = 0; i < Dh; i++) dot += q[qo + i]! * k[ko + i]!;
-    z[n - lo] = dot / Math.sqrt(Dh) + slope * (m - n) + c.sigmoid_bias;
-  }
+  for (let n = lo; n <= m; n++) z[n - lo] = score(c, q, k, b, T, h, m, n);
   if (c.attention_activation === 'sigmoid') return z.map((v) => 1 / (1 + Math.exp(-v)));
   const max = Math.max(...z);
   const e = z.map((v) => Math.exp(v - max));
@@ -93,25 +99,36 @@ export function sinkProbe(model: SwatModel, stream: ArrayLike<number>, opts: { l
   const heads: SinkHead[] = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     for (let h = 0; h < c.num_heads; h++) {
-      const a: HeadAccumulator = { first: 0, others: 0, othersCount: 0, share: 0, queries: 0 };
+      const a: HeadAccumulator = { first: 0, others: 0, othersCount: 0, share: 0, boost: 0, queries: 0 };
+      const [q, k] = [acts.q[l]!, acts.k[l]!];
       for (let b = 0; b < B; b++) {
         for (let m = 1; m <= lastQuery; m++) {
-          const w = attentionRow(c, acts.q[l]!, acts.k[l]!, b, T, h, m, 0);
+          const w = attentionRow(c, q, k, b, T, h, m, 0);
           const sum = w.reduce((x, y) => x + y, 0);
           a.first += w[0]!;
           a.share += w[0]! / sum;
           for (let n = 1; n < w.length; n++) a.others += w[n]!;
           a.othersCount += w.length - 1;
+          a.boost += firstTokenBoost(c, q, k, b, T, h, m);
           a.queries++;
         }
       }
       const first = a.first / a.queries;
       const others = a.others / a.othersCount;
-      heads.push({ layer: l, head: h, first, others, ratio: first / others, share: a.share / a.queries });
+      heads.push({ layer: l, head: h, first, others, ratio: first / others, share: a.share / a.queries, boost: a.boost / a.queries });
     }
   }
   const { variance, perPosition } = residualVariance(acts.xs, B, T, c.hidden_size);
   return { activation: c.attention_activation, sequences: B, length: T, heads, variance, variancePerPosition: perPosition };
+}
+
+/** z(m, 0) minus the mean of z(m', m' − m) over the later queries m' = m + 1 … T − 1: the first token's
+ *  score against ordinary keys at the same distance (0 when no later query exists). */
+function firstTokenBoost(c: SwatConfig, q: Floats, k: Floats, b: number, T: number, h: number, m: number): number {
+  if (m + 1 >= T) return 0;
+  let s = 0;
+  for (let m2 = m + 1; m2 < T; m2++) s += score(c, q, k, b, T, h, m2, m2 - m);
+  return score(c, q, k, b, T, h, m, 0) - s / (T - 1 - m);
 }
 
 function residualVariance(xs: Floats[], B: number, T: number, D: number): { variance: VarianceLayer[]; perPosition: number[][] } {

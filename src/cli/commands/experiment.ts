@@ -1,0 +1,40 @@
+// swat experiment: one command per reproduction study of SWAT.md §7 (or `all`), resumable: every trained
+// model is a checkpointed run that a re-run continues, and finished evaluations are cached.
+
+import { selectBackend } from '../../backend/index.js';
+import { STUDIES, runExperiments } from '../../experiment/index.js';
+import { PRESETS, preset } from '../../experiment/presets.js';
+import { ByteLevelTokenizer } from '../../tokenizer/byte-level.js';
+import { type CommandSpec, type Parsed, list, posInt, str } from '../args.js';
+import { Progress } from '../progress.js';
+
+export const experimentCommand: CommandSpec = {
+  name: 'experiment',
+  summary: "reproduce the paper's claims at small scale: train, evaluate, write a report (resumable)",
+  usage: `${[...Object.keys(STUDIES), 'all'].join('|')} [--preset small|large] [--out DIR] [--report DIR] [--data PATH...]`,
+  subcommands: { ...Object.fromEntries(Object.entries(STUDIES).map(([n, s]) => [n, s.summary])), all: 'every study above, in that order' },
+  options: {
+    preset: { type: 'string', arg: 'NAME', help: `model and training size: ${Object.keys(PRESETS).join(' | ')} (tiny: a smoke test in seconds)`, default: 'small' },
+    out: { type: 'string', arg: 'DIR', help: 'where the trained runs (checkpoints) go, under DIR/runs/PRESET/', default: 'runs/experiments' },
+    report: { type: 'string', arg: 'DIR', help: 'where the report (NAME.md, NAME.json, plots) goes (default: --out)' },
+    data: { type: 'string', arg: 'PATH', multiple: true, help: 'training text: file, directory or .jsonl (repeatable; default: built-in corpus)' },
+    steps: { type: 'string', arg: 'N', help: "override the preset's training steps (extends or shortens every run)" },
+  },
+};
+
+export function runExperiment(v: Parsed): void {
+  const name = v['_'] as string;
+  const p = preset(str(v, 'preset')!, { ...(str(v, 'steps') !== undefined ? { steps: posInt(v, 'steps')! } : {}) });
+  const out = str(v, 'out')!;
+  const progress = new Progress();
+  const names = name === 'all' ? Object.keys(STUDIES) : [name];
+  const paths = runExperiments(names, {
+    preset: p, backend: selectBackend(str(v, 'backend')), tokenizer: new ByteLevelTokenizer(), dataPaths: list(v, 'data'),
+    outDir: out, reportDir: str(v, 'report') ?? out,
+    command: ['swat', 'experiment', ...process.argv.slice(3)].join(' '),
+    log: (line) => progress.log(line),
+    progress: (done, total, text) => progress.update(done, total, text),
+  });
+  progress.done();
+  process.stdout.write(paths.map((p) => `report: ${p}\n`).join(''));
+}
