@@ -18,14 +18,17 @@ export function ablationRuns(p: Preset): RunSpec[] {
 }
 
 /** Roughness of a training curve: RMS deviation of the per-step loss from its centred moving average
- *  (51 steps), over steps in [from, to). Spikes and oscillation raise it; a smooth descent keeps it low. */
+ *  (51 steps, narrower
+ *  at the ends), over steps in [from, to). Spikes and oscillation raise it; a smooth descent keeps it low. */
 export function roughness(curve: [number, number][], from: number, to: number): number {
   const k = 25;
   const dev: number[] = [];
   for (let i = 0; i < curve.length; i++) {
     const step = curve[i]![0];
     if (step < from || step >= to) continue;
-    const w = curve.slice(Math.max(0, i - k), i + k + 1);
+    // Symmetric even at the ends, so a straight trend has no deviation.
+    const half = Math.min(k, i, curve.length - 1 - i);
+    const w = curve.slice(i - half, i + half + 1);
     const avg = w.reduce((a, x) => a + x[1], 0) / w.length;
     dev.push((curve[i]![1] - avg) ** 2);
   }
