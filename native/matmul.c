@@ -1,14 +1,15 @@
 /* Matrix multiply C = op(A)·op(B) (or +=) for all four transpose layouts, BLIS-style: op(A) and op(B) are
  * copied ("packed") block by block into the order the register-blocked micro-kernel of cpu_ops() reads,
- * so one kernel serves every layout and edges are handled once, here. Threads take tiles of C (MC × NC),
- * each packing what it needs: no sharing, no locks, and tile counts adapt so small products still split.
+ * so one kernel serves every layout and edges are handled once, here. op(B) is packed once per call (by
+ * all threads); then threads take tiles of C (MC × NC), each packing its block of A: no locks, and tile
+ * counts adapt so small products still split.
  * Not a BLAS: float32 only, no alpha/beta beyond "accumulate", no leading dimensions beyond dense. */
 #include <string.h>
 
 #include "swat.h"
 
 /* Block sizes: a KC × NR panel of B (16 KB for AVX2) stays in L1 while the MC × KC block of A (96 KB)
- * streams from L2 and the KC × NC block of B (256 KB) sits in L2/L3. */
+ * streams from L2; the packed op(B) of the whole call sits in L2/L3. */
 #define KC 256
 #define MC_TARGET 96
 #define NC_MAX 256
@@ -17,54 +18,62 @@ static long min_l(long a, long b) { return a < b ? a : b; }
 static long round_up(long x, long m) { return (x + m - 1) / m * m; }
 
 void pack_a(float *dst, const float *A, long rsa, long csa, long m, long kc, int mr) {
-  for (long i0 = 0; i0 < m; i0 += mr) {
-    const long rows = min_l(mr, m - i0);
-    const float *src = A + i0 * rsa;
-    if (rsa == 1) {
-      /* Column k of the block is contiguous: copy mr values per k. */
-      for (long k = 0; k < kc; k++) {
-        const float *col = src + k * csa;
-        float *d = dst + k * mr;
+  const long panels = (m + mr - 1) / mr;
+  if (rsa == 1) {
+    /* Columns of the block are contiguous (A stored transposed): read each column once, across all
+     * panels, so a large row stride never makes the reads hop between cache lines of one set. */
+    for (long k = 0; k < kc; k++) {
+      const float *col = A + k * csa;
+      for (long p = 0; p < panels; p++) {
+        float *d = dst + p * kc * mr + k * mr;
+        const long rows = min_l(mr, m - p * mr);
         long r = 0;
-        for (; r < rows; r++) d[r] = col[r];
+        for (; r < rows; r++) d[r] = col[p * mr + r];
         for (; r < mr; r++) d[r] = 0.0f;
       }
-    } else {
-      /* Rows are contiguous: read each row once, scatter with stride mr. */
-      for (long r = 0; r < rows; r++) {
-        const float *row = src + r * rsa;
-        for (long k = 0; k < kc; k++) dst[k * mr + r] = row[k * csa];
-      }
-      for (long r = rows; r < mr; r++) {
-        for (long k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
-      }
     }
-    dst += kc * mr;
+    return;
+  }
+  /* Rows are contiguous: read each row once, scatter with stride mr. */
+  for (long p = 0; p < panels; p++) {
+    float *d = dst + p * kc * mr;
+    const long rows = min_l(mr, m - p * mr);
+    for (long r = 0; r < rows; r++) {
+      const float *row = A + (p * mr + r) * rsa;
+      for (long k = 0; k < kc; k++) d[k * mr + r] = row[k * csa];
+    }
+    for (long r = rows; r < mr; r++) {
+      for (long k = 0; k < kc; k++) d[k * mr + r] = 0.0f;
+    }
   }
 }
 
 void pack_b(float *dst, const float *B, long rsb, long csb, long kc, long n, int nr) {
-  for (long j0 = 0; j0 < n; j0 += nr) {
-    const long cols = min_l(nr, n - j0);
-    const float *src = B + j0 * csb;
-    if (csb == 1) {
-      for (long k = 0; k < kc; k++) {
-        const float *row = src + k * rsb;
-        float *d = dst + k * nr;
+  const long panels = (n + nr - 1) / nr;
+  if (csb == 1) {
+    /* Rows of B are contiguous: read each row once, across all panels. */
+    for (long k = 0; k < kc; k++) {
+      const float *row = B + k * rsb;
+      for (long p = 0; p < panels; p++) {
+        float *d = dst + p * kc * nr + k * nr;
+        const long cols = min_l(nr, n - p * nr);
         long c = 0;
-        for (; c < cols; c++) d[c] = row[c];
+        for (; c < cols; c++) d[c] = row[p * nr + c];
         for (; c < nr; c++) d[c] = 0.0f;
       }
-    } else {
-      for (long c = 0; c < cols; c++) {
-        const float *col = src + c * csb;
-        for (long k = 0; k < kc; k++) dst[k * nr + c] = col[k * rsb];
-      }
-      for (long c = cols; c < nr; c++) {
-        for (long k = 0; k < kc; k++) dst[k * nr + c] = 0.0f;
-      }
     }
-    dst += kc * nr;
+    return;
+  }
+  for (long p = 0; p < panels; p++) {
+    float *d = dst + p * kc * nr;
+    const long cols = min_l(nr, n - p * nr);
+    for (long c = 0; c < cols; c++) {
+      const float *col = B + (p * nr + c) * csb;
+      for (long k = 0; k < kc; k++) d[k * nr + c] = col[k * rsb];
+    }
+    for (long c = cols; c < nr; c++) {
+      for (long k = 0; k < kc; k++) d[k * nr + c] = 0.0f;
+    }
   }
 }
 
@@ -105,8 +114,20 @@ typedef struct {
   long M, N, K;
   long rsa, csa, rsb, csb;
   long mc, nc, tiles_n;
+  float *bp;  /* all of op(B), packed: K blocks of KC rows, each ceil(N/nr) panels */
+  long npad; /* N rounded up to nr */
   int accumulate;
 } matmul_ctx;
+
+/* Packs one (K block, NC_MAX columns) piece of op(B) into its place in x->bp. */
+static void pack_b_task(void *arg, long task, int tid) {
+  (void)tid;
+  const matmul_ctx *x = arg;
+  const long groups = (x->N + NC_MAX - 1) / NC_MAX;
+  const long p0 = (task / groups) * KC, j0 = (task % groups) * NC_MAX;
+  const long kc = min_l(KC, x->K - p0), n = min_l(NC_MAX, x->N - j0);
+  pack_b(x->bp + p0 * x->npad + j0 * kc, x->B + p0 * x->rsb + j0 * x->csb, x->rsb, x->csb, kc, n, cpu_ops()->nr);
+}
 
 static void matmul_tile(void *arg, long task, int tid) {
   (void)tid;
@@ -114,15 +135,12 @@ static void matmul_tile(void *arg, long task, int tid) {
   const swat_isa_ops *ops = cpu_ops();
   const long i0 = (task / x->tiles_n) * x->mc, j0 = (task % x->tiles_n) * x->nc;
   const long m = min_l(x->mc, x->M - i0), n = min_l(x->nc, x->N - j0);
-  const long kc_max = min_l(KC, x->K);
-  float *ap = scratch_get(SCR_PACK_A, (size_t)(round_up(m, ops->mr) * kc_max));
-  float *bp = scratch_get(SCR_PACK_B, (size_t)(round_up(n, ops->nr) * kc_max));
+  float *ap = scratch_get(SCR_PACK_A, (size_t)(round_up(m, ops->mr) * min_l(KC, x->K)));
   for (long p0 = 0; p0 < x->K; p0 += KC) {
     const long kc = min_l(KC, x->K - p0);
-    pack_b(bp, x->B + p0 * x->rsb + j0 * x->csb, x->rsb, x->csb, kc, n, ops->nr);
     pack_a(ap, x->A + i0 * x->rsa + p0 * x->csa, x->rsa, x->csa, m, kc, ops->mr);
     /* The first K block writes (unless the call accumulates), later blocks add. */
-    gemm_packed(m, n, kc, ap, bp, x->C + i0 * x->N + j0, x->N, x->accumulate || p0 > 0);
+    gemm_packed(m, n, kc, ap, x->bp + p0 * x->npad + j0 * kc, x->C + i0 * x->N + j0, x->N, x->accumulate || p0 > 0);
   }
 }
 
@@ -141,9 +159,14 @@ void swat_matmul(float *C, const float *A, const float *B, long M, long N, long 
       .rsb = transB ? 1 : N, .csb = transB ? K : 1,
       .accumulate = accumulate,
   };
+  /* op(B) is packed once for the whole call (every row tile reuses it), in parallel. */
+  x.npad = round_up(N, ops->nr);
+  x.bp = scratch_get(SCR_PACK_B, (size_t)(x.npad * K));
+  pool_run(((K + KC - 1) / KC) * ((N + NC_MAX - 1) / NC_MAX), pack_b_task, &x);
+
   long mc = round_up(MC_TARGET, ops->mr), nc = NC_MAX;
   /* Enough tiles that dynamic hand-out can balance the threads (4 per thread), without shrinking tiles
-   * below the size where packing overhead starts to show. */
+   * below the size where re-packing A per column tile starts to show. */
   const long want = 4L * pool_threads();
   if (pool_threads() > 1) {
     while (((M + mc - 1) / mc) * ((N + nc - 1) / nc) < want && nc > 4L * ops->nr) nc /= 2;

@@ -51,9 +51,13 @@ static void run_tasks(int tid) {
   while ((t = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed)) < pool.ntasks) pool.fn(pool.ctx, t, tid);
 }
 
+/* The generation at the time the workers were created: a worker that starts late must still see the
+ * first job posted after that as new, so it cannot read its starting point itself. */
+static unsigned start_generation;
+
 static void *worker_main(void *arg) {
   int tid = (int)(intptr_t)arg;
-  unsigned seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+  unsigned seen = start_generation;
   for (;;) {
     unsigned gen = seen;
     for (int i = 0; i < SPIN_ROUNDS; i++) {
@@ -95,6 +99,7 @@ void pool_set_threads(int n) {
   if (n != pool.nthreads) {
     pool_stop();
     pool.workers = n > 1 ? calloc((size_t)(n - 1), sizeof(pthread_t)) : NULL;
+    start_generation = atomic_load_explicit(&pool.generation, memory_order_relaxed);
     int started = 1;
     for (int i = 1; i < n && pool.workers; i++) {
       if (pthread_create(&pool.workers[i - 1], NULL, worker_main, (void *)(intptr_t)i) != 0) break;
