@@ -30,12 +30,12 @@ export interface ThreadedBackend extends Backend {
   readonly threads: number;
   setThreads(n: number): void;
   /** Measured fp32 FMA throughput of `threads` threads over about `seconds`, in GFLOP/s. */
-  peakGflops(seconds: number, threads: number): number;
+  peakFlops(seconds: number, threads: number): number;
 }
 
 export function isThreaded(b: Backend): b is ThreadedBackend {
   const t = b as Partial<ThreadedBackend>;
-  return typeof t.setThreads === 'function' && typeof t.peakGflops === 'function';
+  return typeof t.setThreads === 'function' && typeof t.peakFlops === 'function';
 }
 
 /** Wraps a backend so every op call is timed; `report()` gives seconds per op name since `reset()`. */

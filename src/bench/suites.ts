@@ -58,7 +58,7 @@ export interface PeakResult {
 export function benchPeak(be: Backend, seconds = 1): PeakResult {
   const t = requireThreaded(be, 'peak');
   const all = availableParallelism();
-  return { single_core_gflops: t.peakGflops(seconds, 1), all_core_gflops: t.peakGflops(seconds, all), threads: all };
+  return { single_core_gflops: t.peakFlops(seconds, 1), all_core_gflops: t.peakFlops(seconds, all), threads: all };
 }
 
 function requireThreaded(be: Backend, what: string): ThreadedBackend {
@@ -240,7 +240,7 @@ export function benchTrain(be: Backend, a: AnchorOptions, steps: number, profile
   for (let i = 0; i < steps; i++) step();
   const stepS = (performance.now() - t0) / 1000 / steps;
   const flops = trainStepFlops(config, N, a.seqLen);
-  const peak = isThreaded(be) ? be.peakGflops(0.5, be.threads) : null;
+  const peak = isThreaded(be) ? be.peakFlops(0.5, be.threads) : null;
   const gflops = flops / stepS / 1e9;
   const result: TrainBenchResult = {
     backend: be.name,
