@@ -59,12 +59,9 @@ static const float *kv_row(const attn_ctx *x, const float *base, long b, long h,
   return base + ((b * x->s->kvStride + j) * x->s->H + h) * x->s->Dh;
 }
 
-/* Stable logistic: exp is only taken of −|z| (SWAT.md §3). e holds exp(−|z|). */
-static inline float sigmoid_from(float z, float e) { return z >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e); }
-
 /* The scores of one row of a block, in place: p[c] for chunk-local key jj = col0 + c holds <q, k> on entry
- * and the masked, scaled, biased score z on exit; returns the valid column range [*c_lo, *c_hi] (empty
- * when *c_lo > *c_hi). Columns outside it are left alone and must be treated as masked. */
+ * and the scaled, biased score z on exit for the columns the query sees; returns that range [*c_lo, *c_hi]
+ * (empty when *c_lo > *c_hi). Columns outside it are left alone and must be treated as masked. */
 static void row_scores(const attn_ctx *x, long h, long i, long c0, long c1, long col0, float *p, long ncols,
                        long *c_lo, long *c_hi) {
   const long jlo = max_l(key_lo(x, i), c0), jhi = min_l(key_hi(x, i), c1 - 1);
@@ -73,13 +70,13 @@ static void row_scores(const attn_ctx *x, long h, long i, long c0, long c1, long
   if (z > ncols - 1) z = ncols - 1;
   *c_lo = a;
   *c_hi = z;
-  const float slope = x->s->slopes[h], bias = x->s->bias, scale = x->scale;
-  const long m = key_hi(x, i);
-  for (long c = a; c <= z; c++) {
-    const long j = c0 + col0 + c;
-    /* ALiBi, SWAT.md sign convention: s_h·(m − n), positive slopes favour older keys. */
-    p[c] = p[c] * scale + slope * (float)(m - j) + bias;
-  }
+  if (a > z) return;
+  const float slope = x->s->slopes[h], scale = x->scale;
+  /* ALiBi, SWAT.md sign convention: + s_h·(m − n), positive slopes favour older keys. Written as
+   * base − slope·c so the loop has no integer-to-key arithmetic and vectorises. */
+  const float base = slope * (float)(key_hi(x, i) - (c0 + col0 + a)) + x->s->bias;
+  float *q = p + a;
+  for (long c = 0; c <= z - a; c++) q[c] = q[c] * scale + (base - slope * (float)c);
 }
 
 /* ---- forward -------------------------------------------------------------------------------------- */
@@ -131,9 +128,7 @@ static void forward_tile(void *arg, long task, int tid) {
           continue;
         }
         if (!s->softmax) {
-          for (long c = a; c <= z; c++) tmp[c] = -fabsf(row[c]);
-          ops->vexp(tmp + a, tmp + a, z - a + 1);
-          for (long c = a; c <= z; c++) row[c] = sigmoid_from(row[c], tmp[c]);
+          ops->sigmoid(row + a, row + a, z - a + 1);
         } else {
           /* Online softmax: rescale what earlier chunks accumulated to the new running maximum. */
           float mx = rowm[r0 + r];
@@ -262,13 +257,10 @@ static void backward_tile(const attn_ctx *x, const bwd_bufs *w, long b, long h, 
         long a = 0, z = -1;
         if (r < rb) row_scores(x, h, i0 + r0 + r, c0, c1, col0, prow, ncols, &a, &z);
         if (!s->softmax) {
-          for (long c = a; c <= z; c++) w->tmp[c] = -fabsf(prow[c]);
-          ops->vexp(w->tmp + a, w->tmp + a, z - a + 1);
-          for (long c = a; c <= z; c++) {
-            const float p = sigmoid_from(prow[c], w->tmp[c]);
-            prow[c] = p;
-            drow[c] = drow[c] * p * (1.0f - p) * x->scale; /* σ' = σ(1 − σ) */
-          }
+          ops->sigmoid(prow + a, prow + a, z - a + 1);
+          const float sc = x->scale;
+          float *pr = prow + a, *dr = drow + a;
+          for (long c = 0; c <= z - a; c++) dr[c] = dr[c] * pr[c] * (1.0f - pr[c]) * sc; /* σ' = σ(1 − σ) */
         } else {
           const float lse = w->lse[r0 + r];
           for (long c = a; c <= z; c++) w->tmp[c] = prow[c] - lse;

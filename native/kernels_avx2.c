@@ -75,6 +75,26 @@ TARGET static void vexp_avx2(float *y, const float *x, long n) {
   }
 }
 
+/* σ(x) = (x ≥ 0 ? 1 : e) / (1 + e) with e = exp(−|x|): no overflow, no branch. Setting the sign bit
+ * gives −|x|. */
+TARGET static inline __m256 sigmoid256(__m256 x) {
+  const __m256 e = exp256(_mm256_or_ps(_mm256_set1_ps(-0.0f), x));
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 num = _mm256_blendv_ps(e, one, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+  return _mm256_div_ps(num, _mm256_add_ps(one, e));
+}
+
+TARGET static void sigmoid_avx2(float *y, const float *x, long n) {
+  long i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, sigmoid256(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    float in[8] = {0}, out[8];
+    for (long j = i; j < n; j++) in[j - i] = x[j];
+    _mm256_storeu_ps(out, sigmoid256(_mm256_loadu_ps(in)));
+    for (long j = i; j < n; j++) y[j] = out[j - i];
+  }
+}
+
 /* 12 independent FMA chains: enough to cover 2 ports × 4–5 cycles of latency. */
 TARGET static double fma_loop_avx2(double deadline) {
   __m256 acc[12];
@@ -104,6 +124,7 @@ const swat_isa_ops swat_ops_avx2 = {
     .nr = NR,
     .kernel = kernel_avx2,
     .vexp = vexp_avx2,
+    .sigmoid = sigmoid_avx2,
     .fma_loop = fma_loop_avx2,
 };
 

@@ -69,6 +69,23 @@ TARGET static void vexp_avx512(float *y, const float *x, long n) {
   }
 }
 
+/* σ(x) = (x ≥ 0 ? 1 : e) / (1 + e) with e = exp(−|x|): no overflow, no branch. */
+TARGET static inline __m512 sigmoid512(__m512 x) {
+  const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __mmask16 nonneg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
+  return _mm512_div_ps(_mm512_mask_blend_ps(nonneg, e, one), _mm512_add_ps(one, e));
+}
+
+TARGET static void sigmoid_avx512(float *y, const float *x, long n) {
+  long i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, sigmoid512(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 mask = (__mmask16)((1u << (n - i)) - 1u);
+    _mm512_mask_storeu_ps(y + i, mask, sigmoid512(_mm512_maskz_loadu_ps(mask, x + i)));
+  }
+}
+
 TARGET static double fma_loop_avx512(double deadline) {
   __m512 acc[16];
   for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps((float)i * 1e-3f);
@@ -95,6 +112,7 @@ const swat_isa_ops swat_ops_avx512 = {
     .nr = NR,
     .kernel = kernel_avx512,
     .vexp = vexp_avx512,
+    .sigmoid = sigmoid_avx512,
     .fma_loop = fma_loop_avx512,
 };
 

@@ -32,6 +32,13 @@ static void vexp_portable(float *y, const float *x, long n) {
   for (long i = 0; i < n; i++) y[i] = expf(x[i]);
 }
 
+static void sigmoid_portable(float *y, const float *x, long n) {
+  for (long i = 0; i < n; i++) {
+    const float e = expf(-fabsf(x[i]));
+    y[i] = (x[i] >= 0.0f ? 1.0f : e) / (1.0f + e);
+  }
+}
+
 static double fma_loop_portable(double deadline) {
   /* 16 independent chains of multiply-adds (no FMA in the baseline ISA: two flops each all the same). */
   float acc[16];
@@ -57,5 +64,6 @@ const swat_isa_ops swat_ops_portable = {
     .nr = NR,
     .kernel = kernel_portable,
     .vexp = vexp_portable,
+    .sigmoid = sigmoid_portable,
     .fma_loop = fma_loop_portable,
 };

@@ -34,6 +34,8 @@ typedef struct {
   swat_kernel_fn kernel;
   /* y[i] = exp(x[i]) for i < n; y may alias x. Accurate to a few ulp; underflows to ~0 below −87. */
   void (*vexp)(float *y, const float *x, long n);
+  /* y[i] = σ(x[i]), the logistic, stable for any x (exp is only taken of −|x|); y may alias x. */
+  void (*sigmoid)(float *y, const float *x, long n);
   /* FMA loop for the peak measurement, run until swat_now() passes `deadline`; returns its flops. */
   double (*fma_loop)(double deadline);
 } swat_isa_ops;
