@@ -4,6 +4,7 @@
 import { SwatError } from '../errors.js';
 import { type CommandSpec, type Parsed, helpText, parseCommand } from './args.js';
 import { benchCommand, runBench } from './commands/bench.js';
+import { evalCommand, runEval } from './commands/eval.js';
 import { experimentCommand, runExperiment } from './commands/experiment.js';
 import { generateCommand, runGenerate } from './commands/generate.js';
 import { infoCommand, runInfo } from './commands/info.js';
@@ -21,6 +22,7 @@ const COMMANDS: [CommandSpec, (v: Parsed) => void][] = [
   [scoreCommand, runScore],
   [infoCommand, runInfo],
   [benchCommand, runBench],
+  [evalCommand, runEval],
   [experimentCommand, runExperiment],
   [tokenizerCommand, runTokenizer],
 ];
