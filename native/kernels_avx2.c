@@ -40,6 +40,39 @@ TARGET static void kernel_avx2(long kc, const float *a, const float *b, float *c
   }
 }
 
+/* kernel_avx2 with A read in place from mr row pointers: one index register walks all six rows. */
+TARGET static void kernel_rm_avx2(long kc, const float *a, long lda, const float *b, float *c, long ldc,
+                                  int accumulate) {
+  __m256 c0[MR], c1[MR];
+  const float *row[MR];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; i++) {
+    c0[i] = c1[i] = _mm256_setzero_ps();
+    row[i] = a + i * lda;
+  }
+  for (long k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+      const __m256 ai = _mm256_broadcast_ss(row[i] + k);
+      c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
+      c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
+    }
+    b += NR;
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; i++) {
+    float *out = c + i * ldc;
+    if (accumulate) {
+      c0[i] = _mm256_add_ps(c0[i], _mm256_loadu_ps(out));
+      c1[i] = _mm256_add_ps(c1[i], _mm256_loadu_ps(out + 8));
+    }
+    _mm256_storeu_ps(out, c0[i]);
+    _mm256_storeu_ps(out + 8, c1[i]);
+  }
+}
+
 /* exp by range reduction x = n·ln2 + r, |r| ≤ ln2/2, and a degree-6 polynomial (Cephes expf): a few ulp.
  * The clamp keeps 2^n a normal float; callers only pass x ≤ 0 (shifted logits, −|z|), where it means
  * exp(x) ≥ 2^−126 instead of an exact 0 far below any tolerance. Clamping with the input as the second
@@ -123,6 +156,7 @@ const swat_isa_ops swat_ops_avx2 = {
     .mr = MR,
     .nr = NR,
     .kernel = kernel_avx2,
+    .kernel_rm = kernel_rm_avx2,
     .vexp = vexp_avx2,
     .sigmoid = sigmoid_avx2,
     .fma_loop = fma_loop_avx2,

@@ -39,6 +39,39 @@ TARGET static void kernel_avx512(long kc, const float *a, const float *b, float 
   }
 }
 
+/* kernel_avx512 with A read in place from mr row pointers. */
+TARGET static void kernel_rm_avx512(long kc, const float *a, long lda, const float *b, float *c, long ldc,
+                                    int accumulate) {
+  __m512 c0[MR], c1[MR];
+  const float *row[MR];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) {
+    c0[i] = c1[i] = _mm512_setzero_ps();
+    row[i] = a + i * lda;
+  }
+  for (long k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+      const __m512 ai = _mm512_set1_ps(row[i][k]);
+      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+    }
+    b += NR;
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) {
+    float *out = c + i * ldc;
+    if (accumulate) {
+      c0[i] = _mm512_add_ps(c0[i], _mm512_loadu_ps(out));
+      c1[i] = _mm512_add_ps(c1[i], _mm512_loadu_ps(out + 16));
+    }
+    _mm512_storeu_ps(out, c0[i]);
+    _mm512_storeu_ps(out + 16, c1[i]);
+  }
+}
+
 /* The exp of kernels_avx2.c (same constants, same clamp reasoning) on 16 lanes. */
 TARGET static inline __m512 exp512(__m512 x) {
   x = _mm512_max_ps(_mm512_set1_ps(-87.33f), x);
@@ -111,6 +144,7 @@ const swat_isa_ops swat_ops_avx512 = {
     .mr = MR,
     .nr = NR,
     .kernel = kernel_avx512,
+    .kernel_rm = kernel_rm_avx512,
     .vexp = vexp_avx512,
     .sigmoid = sigmoid_avx512,
     .fma_loop = fma_loop_avx512,

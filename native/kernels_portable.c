@@ -28,6 +28,25 @@ static void kernel_portable(long kc, const float *a, const float *b, float *c, l
   }
 }
 
+static void kernel_rm_portable(long kc, const float *a, long lda, const float *b, float *c, long ldc, int accumulate) {
+  float t[MR][NR] = {{0}};
+  for (long k = 0; k < kc; k++) {
+    for (int i = 0; i < MR; i++) {
+      const float ai = a[i * lda + k];
+      for (int j = 0; j < NR; j++) t[i][j] += ai * b[j];
+    }
+    b += NR;
+  }
+  for (int i = 0; i < MR; i++) {
+    float *row = c + i * ldc;
+    if (accumulate) {
+      for (int j = 0; j < NR; j++) row[j] += t[i][j];
+    } else {
+      for (int j = 0; j < NR; j++) row[j] = t[i][j];
+    }
+  }
+}
+
 static void vexp_portable(float *y, const float *x, long n) {
   for (long i = 0; i < n; i++) y[i] = expf(x[i]);
 }
@@ -63,6 +82,7 @@ const swat_isa_ops swat_ops_portable = {
     .mr = MR,
     .nr = NR,
     .kernel = kernel_portable,
+    .kernel_rm = kernel_rm_portable,
     .vexp = vexp_portable,
     .sigmoid = sigmoid_portable,
     .fma_loop = fma_loop_portable,

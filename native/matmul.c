@@ -17,6 +17,19 @@
 static long min_l(long a, long b) { return a < b ? a : b; }
 static long round_up(long x, long m) { return (x + m - 1) / m * m; }
 
+/* Copies n floats; the common panel widths get a constant size so the copy becomes a few vector moves. */
+static inline void copy_floats(float *d, const float *s, long n) {
+  switch (n) {
+    case 4: memcpy(d, s, 4 * sizeof(float)); return;
+    case 6: memcpy(d, s, 6 * sizeof(float)); return;
+    case 8: memcpy(d, s, 8 * sizeof(float)); return;
+    case 12: memcpy(d, s, 12 * sizeof(float)); return;
+    case 16: memcpy(d, s, 16 * sizeof(float)); return;
+    case 32: memcpy(d, s, 32 * sizeof(float)); return;
+    default: for (long i = 0; i < n; i++) d[i] = s[i];
+  }
+}
+
 void pack_a(float *dst, const float *A, long rsa, long csa, long m, long kc, int mr) {
   const long panels = (m + mr - 1) / mr;
   if (rsa == 1) {
@@ -27,9 +40,8 @@ void pack_a(float *dst, const float *A, long rsa, long csa, long m, long kc, int
       for (long p = 0; p < panels; p++) {
         float *d = dst + p * kc * mr + k * mr;
         const long rows = min_l(mr, m - p * mr);
-        long r = 0;
-        for (; r < rows; r++) d[r] = col[p * mr + r];
-        for (; r < mr; r++) d[r] = 0.0f;
+        copy_floats(d, col + p * mr, rows);
+        for (long r = rows; r < mr; r++) d[r] = 0.0f;
       }
     }
     return;
@@ -57,9 +69,8 @@ void pack_b(float *dst, const float *B, long rsb, long csb, long kc, long n, int
       for (long p = 0; p < panels; p++) {
         float *d = dst + p * kc * nr + k * nr;
         const long cols = min_l(nr, n - p * nr);
-        long c = 0;
-        for (; c < cols; c++) d[c] = row[p * nr + c];
-        for (; c < nr; c++) d[c] = 0.0f;
+        copy_floats(d, row + p * nr, cols);
+        for (long c = cols; c < nr; c++) d[c] = 0.0f;
       }
     }
     return;
@@ -108,6 +119,35 @@ void gemm_packed(long m, long n, long kc, const float *ap, const float *bp, floa
   }
 }
 
+void gemm_rows(long m, long n, long kc, const float *a, long lda, const float *bp, float *C, long ldc, int accumulate) {
+  const swat_isa_ops *ops = cpu_ops();
+  const int mr = ops->mr, nr = ops->nr;
+  const long full = m / mr * mr;
+  float *edge = NULL;
+  for (long j0 = 0; j0 < n; j0 += nr) {
+    const long cols = min_l(nr, n - j0);
+    const float *b = bp + (j0 / nr) * kc * nr;
+    for (long i0 = 0; i0 < full; i0 += mr) {
+      float *c = C + i0 * ldc + j0;
+      if (cols == nr) {
+        ops->kernel_rm(kc, a + i0 * lda, lda, b, c, ldc, accumulate);
+        continue;
+      }
+      if (!edge) edge = scratch_get(SCR_EDGE, (size_t)mr * nr);
+      ops->kernel_rm(kc, a + i0 * lda, lda, b, edge, nr, 0);
+      for (long r = 0; r < mr; r++) {
+        for (long q = 0; q < cols; q++) c[r * ldc + q] = (accumulate ? c[r * ldc + q] : 0.0f) + edge[r * nr + q];
+      }
+    }
+  }
+  if (full < m) {
+    /* The last rows do not fill a panel: reading mr rows in place would run past A, so pack them. */
+    float *ap = scratch_get(SCR_PACK_TAIL, (size_t)(mr * kc));
+    pack_a(ap, a + full * lda, lda, 1, m - full, kc, mr);
+    gemm_packed(m - full, n, kc, ap, bp, C + full * ldc, ldc, accumulate);
+  }
+}
+
 typedef struct {
   float *C;
   const float *A, *B;
@@ -135,12 +175,20 @@ static void matmul_tile(void *arg, long task, int tid) {
   const swat_isa_ops *ops = cpu_ops();
   const long i0 = (task / x->tiles_n) * x->mc, j0 = (task % x->tiles_n) * x->nc;
   const long m = min_l(x->mc, x->M - i0), n = min_l(x->nc, x->N - j0);
-  float *ap = scratch_get(SCR_PACK_A, (size_t)(round_up(m, ops->mr) * min_l(KC, x->K)));
+  float *ap = x->csa == 1 ? NULL : scratch_get(SCR_PACK_A, (size_t)(round_up(m, ops->mr) * min_l(KC, x->K)));
   for (long p0 = 0; p0 < x->K; p0 += KC) {
     const long kc = min_l(KC, x->K - p0);
-    pack_a(ap, x->A + i0 * x->rsa + p0 * x->csa, x->rsa, x->csa, m, kc, ops->mr);
-    /* The first K block writes (unless the call accumulates), later blocks add. */
-    gemm_packed(m, n, kc, ap, x->bp + p0 * x->npad + j0 * kc, x->C + i0 * x->N + j0, x->N, x->accumulate || p0 > 0);
+    const float *a = x->A + i0 * x->rsa + p0 * x->csa, *bp = x->bp + p0 * x->npad + j0 * kc;
+    float *c = x->C + i0 * x->N + j0;
+    /* The first K block writes (unless the call accumulates), later blocks add. A row-major op(A) is
+     * read in place; a transposed one is packed, since its rows are strided. */
+    const int acc = x->accumulate || p0 > 0;
+    if (!ap) {
+      gemm_rows(m, n, kc, a, x->rsa, bp, c, x->N, acc);
+    } else {
+      pack_a(ap, a, x->rsa, x->csa, m, kc, ops->mr);
+      gemm_packed(m, n, kc, ap, bp, c, x->N, acc);
+    }
   }
 }
 

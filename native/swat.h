@@ -26,12 +26,17 @@ enum swat_isa { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
 /* Register-blocked GEMM micro-kernel: C (mr × nr, row stride ldc) = or += Ap · Bp over kc, where Ap holds
  * kc groups of mr values (one column of the A block each) and Bp kc groups of nr values (one row of B). */
 typedef void (*swat_kernel_fn)(long kc, const float *ap, const float *bp, float *c, long ldc, int accumulate);
+/* The same product with A read in place, row-major: A(i, k) = a[i·lda + k] for i < mr (all mr rows must be
+ * readable). Saves packing A when it already is row-major, at the cost of mr read streams. */
+typedef void (*swat_kernel_rm_fn)(long kc, const float *a, long lda, const float *bp, float *c, long ldc,
+                                  int accumulate);
 
 typedef struct {
   enum swat_isa isa;
   const char *name;
   int mr, nr;
   swat_kernel_fn kernel;
+  swat_kernel_rm_fn kernel_rm;
   /* y[i] = exp(x[i]) for i < n; y may alias x. Accurate to a few ulp; underflows to ~0 below −87. */
   void (*vexp)(float *y, const float *x, long n);
   /* y[i] = σ(x[i]), the logistic, stable for any x (exp is only taken of −|x|); y may alias x. */
@@ -64,9 +69,9 @@ double swat_peak_flops(double seconds, int threads);
  * are undefined. Running out of memory for scratch aborts the process: it is a few MB at most. */
 #define SWAT_SCRATCH_SLOTS 24
 enum {
-  SCR_PACK_A = 0, SCR_PACK_B, SCR_EDGE, /* matmul.c */
-  SCR_ROW = 3,                          /* one row of exponent arguments: norm.c, loss.c */
-  SCR_ATT0 = 4                            /* attention.c uses SCR_ATT0 … SCR_ATT0 + 15 */
+  SCR_PACK_A = 0, SCR_PACK_B, SCR_EDGE, SCR_PACK_TAIL, /* matmul.c */
+  SCR_ROW,                                              /* one row of exponent arguments: norm.c, loss.c */
+  SCR_ATT0 = 6                            /* attention.c uses SCR_ATT0 … SCR_ATT0 + 15 */
 };
 float *scratch_get(int slot, size_t n);
 
@@ -82,6 +87,9 @@ void pack_b(float *dst, const float *B, long rsb, long csb, long kc, long n, int
 /* C (m × n, ldc) = or += Ap(m × kc, packed) · Bp(kc × n, packed), m ≤ mr-panels, any n; edges go through a
  * scratch tile so the kernel can always write whole mr × nr tiles. */
 void gemm_packed(long m, long n, long kc, const float *ap, const float *bp, float *C, long ldc, int accumulate);
+/* The same with A row-major in place (row stride lda): whole mr-row panels use kernel_rm, a last partial
+ * panel is packed. */
+void gemm_rows(long m, long n, long kc, const float *a, long lda, const float *bp, float *C, long ldc, int accumulate);
 
 /* ---- attention.c ------------------------------------------------------------------------------------ */
 
