@@ -12,6 +12,7 @@ import { ablation } from './studies/ablation.js';
 import type { StudyContext } from './studies/context.js';
 import { efficiency } from './studies/efficiency.js';
 import { lengthExtrapolation, trainLength } from './studies/length.js';
+import { receptiveFieldStudy } from './studies/receptive.js';
 import { sink } from './studies/sink.js';
 
 export const STUDIES: Record<string, { summary: string; run: (ctx: StudyContext) => StudyResult }> = {
@@ -20,6 +21,7 @@ export const STUDIES: Record<string, { summary: string; run: (ctx: StudyContext)
   ablation: { summary: 'Table 3: five attention variants trained with sliding windows', run: ablation },
   sink: { summary: 'attention sink and hidden-state variance, softmax vs SWAT', run: sink },
   efficiency: { summary: 'decode time/memory against position, training time against T', run: efficiency },
+  'receptive-field': { summary: 'retrieval accuracy against distance, bound (ω − 1)·L', run: receptiveFieldStudy },
 };
 
 export interface ExperimentOptions {

@@ -30,6 +30,10 @@ export interface Preset {
   /** Positions of the efficiency study's decode timings and training lengths of its step timings. */
   decodePositions: number[];
   trainLengths: number[];
+  /** The receptive-field study's synthetic retrieval model: its window and training steps (a smaller
+   *  window than the text models', so the bound (ω − 1)·L is short and sequences stay cheap). */
+  retrievalWindow: number;
+  retrievalSteps: number;
   seed: number;
 }
 
@@ -41,19 +45,19 @@ const SMALL: Preset = {
   name: 'small', layers: 3, dim: 96, heads: 4, window: 32, intermediate: 256,
   tokensPerStep: 2048, steps: 1500, lr: 3e-3, minLr: 3e-4, warmup: 100, weightDecay: 0.1, gradClip: 1,
   evalInterval: 100, checkpointInterval: 250, evalTokens: 32768, probeSequences: 16,
-  decodePositions: [256, 1024, 4096, 16384], trainLengths: [32, 64, 128, 256, 512, 1024], seed: 1234,
+  decodePositions: [256, 1024, 4096, 16384], trainLengths: [32, 64, 128, 256, 512, 1024], retrievalWindow: 8, retrievalSteps: 1000, seed: 1234,
 };
 
 const LARGE: Preset = {
   ...SMALL, name: 'large', layers: 4, dim: 128, heads: 4, window: 64, intermediate: 384,
   tokensPerStep: 4096, steps: 4000, lr: 2e-3, minLr: 2e-4, warmup: 200, evalInterval: 200, checkpointInterval: 500,
-  evalTokens: 65536, probeSequences: 32, decodePositions: [512, 2048, 8192, 32768], trainLengths: [64, 128, 256, 512, 1024, 2048],
+  evalTokens: 65536, probeSequences: 32, decodePositions: [512, 2048, 8192, 32768], trainLengths: [64, 128, 256, 512, 1024, 2048], retrievalWindow: 16, retrievalSteps: 2000,
 };
 
 const TINY: Preset = {
   ...SMALL, name: 'tiny', layers: 2, dim: 16, heads: 2, window: 4, intermediate: 32,
   tokensPerStep: 64, steps: 4, warmup: 1, evalInterval: 2, checkpointInterval: 2, evalTokens: 64, probeSequences: 2,
-  decodePositions: [8, 32], trainLengths: [4, 16],
+  decodePositions: [8, 32], trainLengths: [4, 16], retrievalWindow: 4, retrievalSteps: 4,
 };
 
 export const PRESETS: Record<string, Preset> = { small: SMALL, large: LARGE, tiny: TINY };
