@@ -1,6 +1,6 @@
 /* Windowed attention (SWAT.md §3), forward and backward, fused and banded in the FlashAttention manner:
  * for one (sequence, head) a tile of TQ queries is multiplied against only the keys its rows can see,
- * in row blocks of the micro-kernel's height, so the score matrix that exists at any time is one tile
+ * in row blocks of the micro-kernel's height (one task per head; its keys are packed once for all tiles), so the score matrix that exists at any time is one tile
  * (TQ × at most TQ + ω keys), never Tq × Tk. Scores, weights and products all go through the same packed
  * micro-kernel as matmul.c. The backward recomputes the weights from q and k (softmax uses the saved
  * log-sum-exp) and keeps nothing of size N·ω between calls.
@@ -15,23 +15,26 @@
  * long texts are cut into chunks of this many keys, with an online softmax across chunks). */
 #define TQ_TARGET 64
 #define KCH_MAX 1024
+/* A head's keys are packed once for all its query tiles when they fit in this many floats per packed
+ * copy (training lengths, decode caches); longer key ranges (a long prefill) are packed chunk by chunk. */
+#define HEAD_PACK_MAX (1L << 21)
 
 enum {
-  S_QA = SCR_ATT0, /* Q tile as A panels (k = Dh) */
-  S_DOA,           /* dO tile as A panels */
+  S_QA = SCR_ATT0, /* Q tile, rows padded to the kernel height with zeros */
+  S_DOA,           /* dO tile, likewise */
   S_QB,            /* Q tile as B panels (k = query) */
   S_DOB,           /* dO tile as B panels */
-  S_KP,            /* Kᵀ chunk as B panels (k = Dh) */
-  S_VP,            /* V chunk as B panels (k = key): forward; Vᵀ as B panels: backward */
-  S_KD,            /* K chunk as B panels (k = key) */
+  S_KT,            /* Kᵀ as B panels (k = Dh): scores */
+  S_VT,            /* Vᵀ as B panels (k = Dh): dP = dO·Vᵀ */
+  S_KR,            /* K as B panels (k = key): dQ = dS·K */
+  S_VR,            /* V as B panels (k = key): O = P·V */
   S_P,             /* weights of the tile (forward: one row block) */
   S_DS,            /* score gradients of the tile */
-  S_PP,            /* one row block of P or dS packed as A */
+  S_PP,            /* one key block of Pᵀ or dSᵀ packed as A */
   S_ACC,           /* O or dQ accumulator of the tile */
   S_ROW,           /* per-row scalars */
   S_DK,            /* dK accumulator of one (sequence, head) */
   S_DV,            /* dV accumulator */
-  S_TMP,           /* one row of exponent arguments */
 };
 
 static long min_l(long a, long b) { return a < b ? a : b; }
@@ -42,9 +45,18 @@ typedef struct {
   const swat_attn_shape *s;
   const float *q, *k, *v, *dout, *out, *stats;
   float *o, *st, *dq, *dk, *dv;
-  long tq, kch, ntiles, ld, off;
+  long tq, kch, ld, off;
+  int head_pack; /* pack each head's keys once (else per tile and chunk) */
   float scale;
 } attn_ctx;
+
+/* Packed keys of one (sequence, head), covering keys [base, base + n); panels are aligned to key indices
+ * base + multiples of nr. kt/vt: panel p (keys base + p·nr …) at kt + p·Dh·nr. kr/vr: column panel pd at
+ * kr + pd·n·nr, key j at + (j − base)·nr. Unused copies are NULL. */
+typedef struct {
+  float *kt, *vt, *kr, *vr;
+  long base, n;
+} keys_t;
 
 /* Keys [lo, hi] of query i: it sits at key index m = i + Tk − Tq and sees m − ω < j ≤ m. */
 static long key_lo(const attn_ctx *x, long i) {
@@ -79,48 +91,75 @@ static void row_scores(const attn_ctx *x, long h, long i, long c0, long c1, long
   for (long c = 0; c <= z - a; c++) q[c] = q[c] * scale + (base - slope * (float)c);
 }
 
+/* Copies `rows` rows of a head (row stride ld) into a dense tile of rpad rows, the rows past `rows` zero, so
+ * the in-place micro-kernel can read whole row blocks. */
+static void copy_tile(float *dst, const float *src, long ld, long rows, long rpad, long Dh) {
+  for (long r = 0; r < rows; r++) memcpy(dst + r * Dh, src + r * ld, (size_t)Dh * sizeof(float));
+  memset(dst + rows * Dh, 0, (size_t)((rpad - rows) * Dh) * sizeof(float));
+}
+
+/* Packs keys [c0, c1) of head (b, h) into w (the copies that are non-NULL). */
+static void pack_keys(const attn_ctx *x, keys_t *w, long b, long h, long c0, long c1) {
+  const long nr = cpu_ops()->nr, Dh = x->s->Dh, ld = x->ld, n = c1 - c0;
+  w->base = c0;
+  w->n = n;
+  if (w->kt) pack_b(w->kt, kv_row(x, x->k, b, h, c0), 1, ld, Dh, n, (int)nr); /* B(d, j) = k[j][d] */
+  if (w->vt) pack_b(w->vt, kv_row(x, x->v, b, h, c0), 1, ld, Dh, n, (int)nr);
+  if (w->kr) pack_b(w->kr, kv_row(x, x->k, b, h, c0), ld, 1, n, Dh, (int)nr); /* B(j, d) = k[j][d] */
+  if (w->vr) pack_b(w->vr, kv_row(x, x->v, b, h, c0), ld, 1, n, Dh, (int)nr);
+}
+
+/* Panel of Kᵀ/Vᵀ holding key c (c − base a multiple of nr), and the rows of K/V from key c on. */
+static const float *t_panel(const keys_t *w, const float *t, long c, long Dh, long nr) {
+  return t + (c - w->base) / nr * Dh * nr;
+}
+static const float *r_rows(const keys_t *w, const float *r, long pd, long c, long nr) {
+  return r + pd * w->n * nr + (c - w->base) * nr;
+}
+
+/* Chunks of a tile's key span: the first starts at the span's start rounded down to a panel boundary
+ * (the keys before the span are masked for every row of the tile), so panels line up with a head-wide
+ * packing; each chunk holds at most kch keys. */
+static long chunk_start(long span_lo) {
+  return span_lo - span_lo % cpu_ops()->nr;
+}
+
 /* ---- forward -------------------------------------------------------------------------------------- */
 
-static void forward_tile(void *arg, long task, int tid) {
-  (void)tid;
-  const attn_ctx *x = arg;
+typedef struct {
+  float *qa, *acc, *rowm, *rowl, *sb;
+  keys_t keys;
+  long lds;
+} fwd_bufs;
+
+static void forward_tile(const attn_ctx *x, fwd_bufs *w, long b, long h, long i0) {
   const swat_attn_shape *s = x->s;
   const swat_isa_ops *ops = cpu_ops();
   const int mr = ops->mr, nr = ops->nr;
-  const long Dh = s->Dh, dpad = round_up(Dh, nr), ld = x->ld;
-  const long bh = task / x->ntiles, b = bh / s->H, h = bh % s->H;
-  const long i0 = (task % x->ntiles) * x->tq, rows = min_l(x->tq, s->Tq - i0), rpad = round_up(rows, mr);
-  const long lds = round_up(x->kch, nr);
+  const long Dh = s->Dh, dpad = round_up(Dh, nr), lds = w->lds;
+  const long rows = min_l(x->tq, s->Tq - i0), rpad = round_up(rows, mr);
 
-  float *qa = scratch_get(S_QA, (size_t)(rpad * Dh));
-  float *acc = scratch_get(S_ACC, (size_t)(rpad * dpad));
-  float *rowm = scratch_get(S_ROW, (size_t)(2 * rpad)); /* softmax running max, then running sum */
-  float *rowl = rowm + rpad;
-  float *kp = scratch_get(S_KP, (size_t)(Dh * lds));
-  float *vp = scratch_get(S_VP, (size_t)(x->kch * dpad));
-  float *sb = scratch_get(S_P, (size_t)(mr * lds));
-  float *pp = scratch_get(S_PP, (size_t)(mr * lds));
-  float *tmp = scratch_get(S_TMP, (size_t)lds);
-
-  pack_a(qa, q_row(x, x->q, b, h, i0), ld, 1, rows, Dh, mr);
-  memset(acc, 0, (size_t)(rpad * dpad) * sizeof(float));
+  copy_tile(w->qa, q_row(x, x->q, b, h, i0), x->ld, rows, rpad, Dh);
+  memset(w->acc, 0, (size_t)(rpad * dpad) * sizeof(float));
   for (long r = 0; r < rpad; r++) {
-    rowm[r] = -INFINITY;
-    rowl[r] = 0.0f;
+    w->rowm[r] = -INFINITY;
+    w->rowl[r] = 0.0f;
   }
   const long span_lo = key_lo(x, i0), span_hi = key_hi(x, i0 + rows - 1);
-  for (long c0 = span_lo; c0 <= span_hi; c0 += x->kch) {
+  for (long c0 = chunk_start(span_lo); c0 <= span_hi; c0 += x->kch) {
     const long c1 = min_l(span_hi + 1, c0 + x->kch), nk = c1 - c0;
-    pack_b(kp, kv_row(x, x->k, b, h, c0), 1, ld, Dh, nk, nr); /* B(d, jj) = k[c0 + jj][d] */
-    pack_b(vp, kv_row(x, x->v, b, h, c0), ld, 1, nk, Dh, nr); /* B(jj, d) = v[c0 + jj][d] */
+    if (!x->head_pack) pack_keys(x, &w->keys, b, h, c0, c1);
     for (long r0 = 0; r0 < rows; r0 += mr) {
       const long rb = min_l(mr, rows - r0);
       const long jl = max_l(c0, key_lo(x, i0 + r0)), jh = min_l(c1 - 1, key_hi(x, i0 + r0 + rb - 1));
       if (jl > jh) continue;
       const long pl = (jl - c0) / nr, ph = (jh - c0) / nr, col0 = pl * nr, ncols = (ph - pl + 1) * nr;
-      for (long p = pl; p <= ph; p++) ops->kernel(Dh, qa + r0 * Dh, kp + p * Dh * nr, sb + (p - pl) * nr, lds, 0);
+      for (long p = pl; p <= ph; p++) {
+        ops->kernel_rm(Dh, w->qa + r0 * Dh, Dh, t_panel(&w->keys, w->keys.kt, c0 + p * nr, Dh, nr),
+                       w->sb + (p - pl) * nr, lds, 0);
+      }
       for (long r = 0; r < mr; r++) {
-        float *row = sb + r * lds;
+        float *row = w->sb + r * lds;
         long a = 0, z = -1;
         if (r < rb) row_scores(x, h, i0 + r0 + r, c0, c1, col0, row, ncols, &a, &z);
         if (a > z) {
@@ -131,16 +170,16 @@ static void forward_tile(void *arg, long task, int tid) {
           ops->sigmoid(row + a, row + a, z - a + 1);
         } else {
           /* Online softmax: rescale what earlier chunks accumulated to the new running maximum. */
-          float mx = rowm[r0 + r];
+          float mx = w->rowm[r0 + r];
           for (long c = a; c <= z; c++) mx = row[c] > mx ? row[c] : mx;
-          const float alpha = expf(rowm[r0 + r] - mx);
-          for (long c = a; c <= z; c++) tmp[c] = row[c] - mx;
-          ops->vexp(row + a, tmp + a, z - a + 1);
+          const float alpha = expf(w->rowm[r0 + r] - mx);
+          for (long c = a; c <= z; c++) row[c] -= mx;
+          ops->vexp(row + a, row + a, z - a + 1);
           double sum = 0;
           for (long c = a; c <= z; c++) sum += row[c];
-          rowl[r0 + r] = (float)(rowl[r0 + r] * alpha + sum);
-          rowm[r0 + r] = mx;
-          float *orow = acc + (r0 + r) * dpad;
+          w->rowl[r0 + r] = (float)(w->rowl[r0 + r] * alpha + sum);
+          w->rowm[r0 + r] = mx;
+          float *orow = w->acc + (r0 + r) * dpad;
           for (long d = 0; d < dpad; d++) orow[d] *= alpha;
         }
         for (long c = 0; c < a; c++) row[c] = 0.0f;
@@ -148,19 +187,48 @@ static void forward_tile(void *arg, long task, int tid) {
       }
       /* O block += P block · V over the block's keys (the zeros outside each row's band add nothing). */
       const long klen = min_l(ncols, nk - col0);
-      pack_a(pp, sb, lds, 1, mr, klen, mr);
       for (long pd = 0; pd < dpad / nr; pd++) {
-        ops->kernel(klen, pp, vp + pd * nk * nr + col0 * nr, acc + r0 * dpad + pd * nr, dpad, 1);
+        ops->kernel_rm(klen, w->sb, lds, r_rows(&w->keys, w->keys.vr, pd, c0 + col0, nr), w->acc + r0 * dpad + pd * nr,
+                       dpad, 1);
       }
     }
   }
   for (long r = 0; r < rows; r++) {
     float *o = (float *)q_row(x, x->o, b, h, i0 + r);
-    const float *a = acc + r * dpad;
-    const float inv = s->softmax ? 1.0f / rowl[r] : 1.0f;
+    const float *a = w->acc + r * dpad;
+    const float inv = s->softmax ? 1.0f / w->rowl[r] : 1.0f;
     for (long d = 0; d < Dh; d++) o[d] = a[d] * inv;
-    x->st[(b * s->H + h) * s->Tq + i0 + r] = s->softmax ? rowm[r] + logf(rowl[r]) : 0.0f;
+    x->st[(b * s->H + h) * s->Tq + i0 + r] = s->softmax ? w->rowm[r] + logf(w->rowl[r]) : 0.0f;
   }
+}
+
+/* Scratch for the packed keys: a whole head's worth or one chunk's. */
+static void alloc_keys(const attn_ctx *x, keys_t *w, int need_kt, int need_vt, int need_kr, int need_vr) {
+  const long nr = cpu_ops()->nr, Dh = x->s->Dh, dpad = round_up(Dh, nr);
+  const long n = x->head_pack ? x->s->Tk : x->kch;
+  const size_t tsize = (size_t)(round_up(n, nr) * Dh), rsize = (size_t)(n * dpad);
+  w->kt = need_kt ? scratch_get(S_KT, tsize) : NULL;
+  w->vt = need_vt ? scratch_get(S_VT, tsize) : NULL;
+  w->kr = need_kr ? scratch_get(S_KR, rsize) : NULL;
+  w->vr = need_vr ? scratch_get(S_VR, rsize) : NULL;
+}
+
+static void forward_head(void *arg, long task, int tid) {
+  (void)tid;
+  const attn_ctx *x = arg;
+  const swat_attn_shape *s = x->s;
+  const long mr = cpu_ops()->mr, nr = cpu_ops()->nr, b = task / s->H, h = task % s->H;
+  const long tpad = round_up(x->tq, mr), dpad = round_up(s->Dh, nr);
+  fwd_bufs w;
+  w.lds = round_up(x->kch, nr);
+  w.qa = scratch_get(S_QA, (size_t)(tpad * s->Dh));
+  w.acc = scratch_get(S_ACC, (size_t)(tpad * dpad));
+  w.rowm = scratch_get(S_ROW, (size_t)(2 * tpad)); /* softmax running max, then running sum */
+  w.rowl = w.rowm + tpad;
+  w.sb = scratch_get(S_P, (size_t)(mr * w.lds));
+  alloc_keys(x, &w.keys, 1, 0, 0, 1);
+  if (x->head_pack) pack_keys(x, &w.keys, b, h, 0, s->Tk);
+  for (long i0 = 0; i0 < s->Tq; i0 += x->tq) forward_tile(x, &w, b, h, i0);
 }
 
 static void setup(attn_ctx *x, const swat_attn_shape *s) {
@@ -170,10 +238,11 @@ static void setup(attn_ctx *x, const swat_attn_shape *s) {
   x->off = s->Tk - s->Tq;
   x->scale = (float)(1.0 / sqrt((double)s->Dh));
   x->tq = round_up(TQ_TARGET, ops->mr);
-  x->ntiles = (s->Tq + x->tq - 1) / x->tq;
-  /* One chunk covers a tile's whole band when the window allows: TQ + ω − 1 keys. */
+  /* One chunk covers a tile's whole band when the window allows: TQ + ω − 1 keys, plus up to nr − 1 for
+   * the panel-aligned start. */
   const long span = s->window < 0 ? s->Tk : min_l(s->Tk, x->tq + s->window - 1);
-  x->kch = max_l(1, min_l(span, KCH_MAX));
+  x->kch = round_up(min_l(span + ops->nr - 1, KCH_MAX), ops->nr);
+  x->head_pack = s->Tk * round_up(s->Dh, ops->nr) <= HEAD_PACK_MAX;
 }
 
 void swat_attention_forward(float *out, float *stats, const float *q, const float *k, const float *v,
@@ -181,13 +250,14 @@ void swat_attention_forward(float *out, float *stats, const float *q, const floa
   if (s->B == 0 || s->Tq == 0 || s->H == 0) return;
   attn_ctx x = {.q = q, .k = k, .v = v, .o = out, .st = stats};
   setup(&x, s);
-  pool_run(s->B * s->H * x.ntiles, forward_tile, &x);
+  pool_run(s->B * s->H, forward_head, &x);
 }
 
 /* ---- backward ------------------------------------------------------------------------------------- */
 
 typedef struct {
-  float *qa, *doa, *qb, *dob, *kp, *vtp, *kd, *P, *dS, *pp, *dq, *dk, *dv, *rowdot, *lse, *tmp;
+  float *qa, *doa, *qb, *dob, *P, *dS, *pp, *dq, *dk, *dv, *rowdot, *lse;
+  keys_t keys;
   long lds;
 } bwd_bufs;
 
@@ -213,15 +283,15 @@ static void add_key_grads(const attn_ctx *x, const bwd_bufs *w, const float *M, 
   }
 }
 
-static void backward_tile(const attn_ctx *x, const bwd_bufs *w, long b, long h, long i0) {
+static void backward_tile(const attn_ctx *x, bwd_bufs *w, long b, long h, long i0) {
   const swat_attn_shape *s = x->s;
   const swat_isa_ops *ops = cpu_ops();
   const int mr = ops->mr, nr = ops->nr;
   const long Dh = s->Dh, dpad = round_up(Dh, nr), ld = x->ld, lds = w->lds;
   const long rows = min_l(x->tq, s->Tq - i0), rpad = round_up(rows, mr);
 
-  pack_a(w->qa, q_row(x, x->q, b, h, i0), ld, 1, rows, Dh, mr);
-  pack_a(w->doa, q_row(x, x->dout, b, h, i0), ld, 1, rows, Dh, mr);
+  copy_tile(w->qa, q_row(x, x->q, b, h, i0), ld, rows, rpad, Dh);
+  copy_tile(w->doa, q_row(x, x->dout, b, h, i0), ld, rows, rpad, Dh);
   pack_b(w->qb, q_row(x, x->q, b, h, i0), ld, 1, rows, Dh, nr);
   pack_b(w->dob, q_row(x, x->dout, b, h, i0), ld, 1, rows, Dh, nr);
   memset(w->dq, 0, (size_t)(rpad * dpad) * sizeof(float));
@@ -235,12 +305,11 @@ static void backward_tile(const attn_ctx *x, const bwd_bufs *w, long b, long h, 
   }
 
   const long span_lo = key_lo(x, i0), span_hi = key_hi(x, i0 + rows - 1);
-  const int one_chunk = span_hi - span_lo + 1 <= x->kch;
-  for (long c0 = span_lo; c0 <= span_hi; c0 += x->kch) {
+  const long first_chunk = chunk_start(span_lo);
+  const int one_chunk = span_hi - first_chunk + 1 <= x->kch;
+  for (long c0 = first_chunk; c0 <= span_hi; c0 += x->kch) {
     const long c1 = min_l(span_hi + 1, c0 + x->kch), nk = c1 - c0;
-    pack_b(w->kp, kv_row(x, x->k, b, h, c0), 1, ld, Dh, nk, nr);  /* Kᵀ for the scores */
-    pack_b(w->vtp, kv_row(x, x->v, b, h, c0), 1, ld, Dh, nk, nr); /* Vᵀ for dP = dO·Vᵀ */
-    pack_b(w->kd, kv_row(x, x->k, b, h, c0), ld, 1, nk, Dh, nr);  /* K for dQ = dS·K */
+    if (!x->head_pack) pack_keys(x, &w->keys, b, h, c0, c1);
     memset(w->P, 0, (size_t)(rpad * lds) * sizeof(float));
     memset(w->dS, 0, (size_t)(rpad * lds) * sizeof(float));
     for (long r0 = 0; r0 < rows; r0 += mr) {
@@ -249,8 +318,10 @@ static void backward_tile(const attn_ctx *x, const bwd_bufs *w, long b, long h, 
       if (jl > jh) continue;
       const long pl = (jl - c0) / nr, ph = (jh - c0) / nr, col0 = pl * nr, ncols = (ph - pl + 1) * nr;
       for (long p = pl; p <= ph; p++) {
-        ops->kernel(Dh, w->qa + r0 * Dh, w->kp + p * Dh * nr, w->P + r0 * lds + p * nr, lds, 0);
-        ops->kernel(Dh, w->doa + r0 * Dh, w->vtp + p * Dh * nr, w->dS + r0 * lds + p * nr, lds, 0);
+        ops->kernel_rm(Dh, w->qa + r0 * Dh, Dh, t_panel(&w->keys, w->keys.kt, c0 + p * nr, Dh, nr),
+                       w->P + r0 * lds + p * nr, lds, 0);
+        ops->kernel_rm(Dh, w->doa + r0 * Dh, Dh, t_panel(&w->keys, w->keys.vt, c0 + p * nr, Dh, nr),
+                       w->dS + r0 * lds + p * nr, lds, 0);
       }
       for (long r = 0; r < mr; r++) {
         float *prow = w->P + (r0 + r) * lds + col0, *drow = w->dS + (r0 + r) * lds + col0;
@@ -263,8 +334,8 @@ static void backward_tile(const attn_ctx *x, const bwd_bufs *w, long b, long h, 
           for (long c = 0; c <= z - a; c++) dr[c] = dr[c] * pr[c] * (1.0f - pr[c]) * sc; /* σ' = σ(1 − σ) */
         } else {
           const float lse = w->lse[r0 + r];
-          for (long c = a; c <= z; c++) w->tmp[c] = prow[c] - lse;
-          ops->vexp(prow + a, w->tmp + a, z - a + 1);
+          for (long c = a; c <= z; c++) prow[c] -= lse;
+          ops->vexp(prow + a, prow + a, z - a + 1);
           /* Σ_j p_j·dp_j: from this row's own weights when its whole band is in this chunk (then a single
            * key gives exactly p·(dp − dp) = 0, as it must), else from <dO, O> computed above. */
           float rd = w->rowdot[r0 + r];
@@ -280,9 +351,9 @@ static void backward_tile(const attn_ctx *x, const bwd_bufs *w, long b, long h, 
       }
       /* dQ block += dS block · K over the block's keys. */
       const long klen = min_l(ncols, nk - col0);
-      pack_a(w->pp, w->dS + r0 * lds + col0, lds, 1, mr, klen, mr);
       for (long pd = 0; pd < dpad / nr; pd++) {
-        ops->kernel(klen, w->pp, w->kd + pd * nk * nr + col0 * nr, w->dq + r0 * dpad + pd * nr, dpad, 1);
+        ops->kernel_rm(klen, w->dS + r0 * lds + col0, lds, r_rows(&w->keys, w->keys.kr, pd, c0 + col0, nr),
+                       w->dq + r0 * dpad + pd * nr, dpad, 1);
       }
     }
     add_key_grads(x, w, w->dS, w->qb, w->dk, i0, rows, c0, nk);
@@ -308,16 +379,14 @@ static void backward_head(void *arg, long task, int tid) {
   w.doa = scratch_get(S_DOA, (size_t)(tpad * Dh));
   w.qb = scratch_get(S_QB, (size_t)(tpad * dpad));
   w.dob = scratch_get(S_DOB, (size_t)(tpad * dpad));
-  w.kp = scratch_get(S_KP, (size_t)(Dh * w.lds));
-  w.vtp = scratch_get(S_VP, (size_t)(Dh * w.lds));
-  w.kd = scratch_get(S_KD, (size_t)(x->kch * dpad));
   w.P = scratch_get(S_P, (size_t)(tpad * w.lds));
   w.dS = scratch_get(S_DS, (size_t)(tpad * w.lds));
-  w.pp = scratch_get(S_PP, (size_t)(mr * (w.lds > tpad ? w.lds : tpad)));
+  w.pp = scratch_get(S_PP, (size_t)(mr * tpad));
   w.dq = scratch_get(S_ACC, (size_t)(tpad * dpad));
   w.rowdot = scratch_get(S_ROW, (size_t)(2 * tpad));
   w.lse = w.rowdot + tpad;
-  w.tmp = scratch_get(S_TMP, (size_t)w.lds);
+  alloc_keys(x, &w.keys, 1, 1, 1, 0);
+  if (x->head_pack) pack_keys(x, &w.keys, b, h, 0, s->Tk);
   /* dK and dV of this (sequence, head) gather contributions from every tile: summed here in float32
    * with padding rows, then stored once. */
   const long kpad = round_up(s->Tk, mr) + mr;

@@ -2,7 +2,8 @@
 // to cross the native kernels' internal boundaries, which the table's tiny shapes never reach. Matmul
 // sizes are not multiples of any micro-tile (1, 7, 13, 65, 257) and K crosses the 256-deep packing block;
 // attention covers Tq < ω, Tq ≫ ω (several query tiles), head width 64, windows wide enough to need more
-// than one key chunk (over 1024 keys), and cache-shaped calls (Tq < Tk < kvStride).
+// than one key chunk (over 1024 keys), cache-shaped calls (Tq < Tk < kvStride), and a key range too long to
+// pack per head.
 //
 // Tolerances: these compare float32 native results with the float64 reference. Sums of up to 1100 float32
 // products carry relative rounding of about √n·2⁻²⁴ ≈ 2e-6 of the largest element, so 2e-5 leaves a
@@ -44,6 +45,9 @@ export function nativeAttentionCases(): OpCase[] {
       attentionCase({ ...a, B: 1, Tq: 1100, H: 1, Dh: 8, window: 1050 }, o), // windowed, > 1 key chunk
       attentionCase({ ...a, B: 2, Tq: 7, Tk: 200, kvStride: 256, H: 2, Dh: 64, window: 128, slopes: [0.5, -0.5] }, o),
       attentionCase({ ...a, B: 1, Tq: 1, Tk: 255, kvStride: 256, H: 4, Dh: 64, window: 128, slopes: BAL4 }, o),
+      // A long prefill: more keys than the kernels pack per head at once (2^21 floats), so keys are packed
+      // chunk by chunk per query tile.
+      attentionCase({ ...a, B: 1, Tq: 70, Tk: 33000, kvStride: 33001, H: 1, Dh: 64, window: 1100, slopes: [-0.001] }, o),
     );
   }
   return cases;
