@@ -4,7 +4,6 @@
  * Also the per-thread scratch buffers. Not a general scheduler: one job at a time, no nesting. */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +19,15 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* How long an idle worker spins before it sleeps: long enough to bridge the gap between two ops of one
- * training step (a few microseconds of JavaScript), short enough not to burn a core when idle. */
-#define SPIN_ROUNDS 20000
+/* How long a waiting thread spins before it sleeps (tens of microseconds): long enough to bridge the gap
+ * between two ops (a few microseconds of JavaScript), short enough that an oversubscribed machine (several
+ * processes, each with its pool) does not lose its cores to threads that only wait. */
+#define SPIN_ROUNDS 2000
 
 typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t wake;
+  pthread_cond_t done;
   pthread_t *workers;
   int nthreads; /* including the caller */
   int stop;
@@ -41,6 +42,7 @@ typedef struct {
 static pool_t pool = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
     .nthreads = 1,
 };
 /* One job at a time even if several JavaScript threads load the addon. */
@@ -76,7 +78,12 @@ static void *worker_main(void *arg) {
     }
     seen = gen;
     run_tasks(tid);
-    atomic_fetch_sub_explicit(&pool.running, 1, memory_order_release);
+    if (atomic_fetch_sub_explicit(&pool.running, 1, memory_order_acq_rel) == 1) {
+      /* The last worker out wakes the caller if it went to sleep (it checks `running` under the lock). */
+      pthread_mutex_lock(&pool.mu);
+      pthread_cond_signal(&pool.done);
+      pthread_mutex_unlock(&pool.mu);
+    }
   }
 }
 
@@ -131,10 +138,12 @@ void pool_run(long ntasks, swat_task_fn fn, void *ctx) {
   pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.mu);
   run_tasks(0);
-  /* The caller's share is done; wait for workers still inside a task. */
-  for (long spins = 0; atomic_load_explicit(&pool.running, memory_order_acquire) > 0; spins++) {
-    if (spins < 100000) CPU_RELAX();
-    else sched_yield();
+  /* The caller's share is done; wait for workers still inside a task (one may have been descheduled). */
+  for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&pool.running, memory_order_acquire) > 0; i++) CPU_RELAX();
+  if (atomic_load_explicit(&pool.running, memory_order_acquire) > 0) {
+    pthread_mutex_lock(&pool.mu);
+    while (atomic_load_explicit(&pool.running, memory_order_acquire) > 0) pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
   }
   pthread_mutex_unlock(&job_mu);
 }
