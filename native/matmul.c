@@ -192,11 +192,63 @@ static void matmul_tile(void *arg, long task, int tid) {
   }
 }
 
+/* ---- a few rows (decoding one token per sequence): no packing ---------------------------------------- */
+
+/* With M ≤ SMALL_M the product is a matrix-vector product per row, bound by reading B once: packing B
+ * would double that traffic, so B is read in place, split by columns between threads. */
+#define SMALL_M 4
+#define SMALL_COLS 64
+
+static void small_task(void *arg, long task, int tid) {
+  (void)tid;
+  const matmul_ctx *x = arg;
+  const long j0 = task * SMALL_COLS, j1 = min_l(x->N, j0 + SMALL_COLS);
+  for (long i = 0; i < x->M; i++) {
+    const float *a = x->A + i * x->rsa;
+    float *c = x->C + i * x->N;
+    if (x->rsb == 1) {
+      /* B stored (N, K): each C element is a dot product of two contiguous rows, in eight lanes. */
+      for (long j = j0; j < j1; j++) {
+        const float *b = x->B + j * x->csb;
+        float part[8] = {0};
+        long k = 0;
+        if (x->csa == 1) {
+          for (; k + 8 <= x->K; k += 8) {
+            for (int l = 0; l < 8; l++) part[l] += a[k + l] * b[k + l];
+          }
+        }
+        for (; k < x->K; k++) part[0] += a[k * x->csa] * b[k];
+        const float sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+        c[j] = x->accumulate ? c[j] + sum : sum;
+      }
+    } else {
+      /* B stored (K, N): C row += a_k · B row k, over this task's columns. */
+      float acc[SMALL_COLS] = {0};
+      for (long k = 0; k < x->K; k++) {
+        const float ak = a[k * x->csa];
+        const float *b = x->B + k * x->rsb + j0;
+        for (long j = 0; j < j1 - j0; j++) acc[j] += ak * b[j];
+      }
+      for (long j = j0; j < j1; j++) c[j] = x->accumulate ? c[j] + acc[j - j0] : acc[j - j0];
+    }
+  }
+}
+
 void swat_matmul(float *C, const float *A, const float *B, long M, long N, long K, int transA, int transB,
                  int accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate) memset(C, 0, (size_t)(M * N) * sizeof(float));
+    return;
+  }
+  if (M <= SMALL_M) {
+    matmul_ctx x = {
+        .C = C, .A = A, .B = B, .M = M, .N = N, .K = K,
+        .rsa = transA ? 1 : K, .csa = transA ? M : 1,
+        .rsb = transB ? 1 : N, .csb = transB ? K : 1,
+        .accumulate = accumulate,
+    };
+    pool_run((N + SMALL_COLS - 1) / SMALL_COLS, small_task, &x);
     return;
   }
   const swat_isa_ops *ops = cpu_ops();
