@@ -208,6 +208,18 @@ describe('native backend: selection and controls', { skip }, () => {
   });
 });
 
+describe('backend selection when the addon is missing', { skip: unavailable === null ? 'the native backend is built here' : false }, () => {
+  it('falls back to the reference backend with one warning line, and refuses an explicit native', () => {
+    const lines: string[] = [];
+    const warn = (line: string) => lines.push(line);
+    assert.equal(selectBackend(undefined, { warn }).name, 'reference');
+    assert.equal(selectBackend(undefined, { warn }).name, 'reference');
+    assert.equal(lines.length, 1, 'warned once per process');
+    assert.match(lines[0]!, /native backend unavailable .*using the reference backend/);
+    assert.throws(() => selectBackend('native'), (e: unknown) => e instanceof InputError && /backend 'native' is unavailable/.test(e.message));
+  });
+});
+
 describe('native backend: argument checks throw instead of crashing', { skip }, () => {
   const oneLine = (re: RegExp) => (e: unknown) => e instanceof InputError && re.test(e.message) && !e.message.includes('\n');
 
