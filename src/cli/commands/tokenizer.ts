@@ -1,4 +1,5 @@
-// swat tokenizer: train a byte-level BPE vocabulary on a corpus, and encode/decode text for inspection.
+// swat tokenizer: train a byte-level BPE vocabulary on a corpus, and encode/decode text for inspection; and
+// the printing of `swat bench tokenizer`.
 // Not here: the tokenizers themselves (src/tokenizer/), corpus reading (src/data/).
 
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { readSourceFile } from '../../data/documents.js';
 import { listSourceFiles } from '../../data/sources.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { benchTokenizers } from '../../tokenizer/benchmark.js';
 import { PieceCounter, trainBpe } from '../../tokenizer/bpe-train.js';
 import { TOKENIZER_FILE, tokenizerToJson } from '../../tokenizer/hf-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -129,4 +131,23 @@ function decodeIds(v: Parsed): void {
   const tok = tokenizerOf(v, 'decode');
   const ids = parseIds(required(str(v, 'ids'), 'ids', 'tokenizer decode'));
   process.stdout.write(tok.decode(ids) + '\n');
+}
+
+/** `swat bench tokenizer`: 4 MB of the built-in corpus, 3 passes per tokenizer. */
+export function runTokenizerBench(json: boolean): void {
+  const r = benchTokenizers({ sampleBytes: 4e6, passes: 3, bpeVocabSize: 8192 });
+  if (json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const gpt = r.throughput.filter((x) => x.tokenizer === 'gpt2');
+  const ratio = gpt[0]!.mb_per_s / gpt[1]!.mb_per_s;
+  const lines = [
+    `encode throughput on ${(r.sample_bytes / 1e6).toFixed(1)} MB of the built-in corpus (median of ${r.passes} passes, each from a fresh instance):`,
+    ...r.throughput.map((x) => `  ${x.tokenizer.padEnd(28)} ${x.implementation.padEnd(20)} ${x.mb_per_s.toFixed(2).padStart(7)} MB/s  ${x.tokens.toLocaleString('en-US').padStart(10)} tokens`),
+    `  our GPT-2 BPE: ${ratio.toFixed(2)}× gpt-tokenizer (same ids)`,
+    `compression on the whole built-in corpus (${(r.corpus_bytes / 1e6).toFixed(1)} MB); the BPE trained in ${r.bpe_train_seconds.toFixed(1)} s:`,
+    ...r.compression.map((x) => `  ${x.vocabulary.padEnd(34)} V ${String(x.vocab_size).padStart(6)}  ${x.tokens.toLocaleString('en-US').padStart(11)} tokens  ${x.bytes_per_token.toFixed(3)} bytes/token`),
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 }
