@@ -8,6 +8,7 @@ import {
 import { InputError } from '../../errors.js';
 import { type CommandSpec, type Parsed, flag, posInt, str } from '../args.js';
 import { Progress } from '../progress.js';
+import { runTokenizerBench } from './tokenizer.js';
 
 export const benchCommand: CommandSpec = {
   name: 'bench',
@@ -19,6 +20,7 @@ export const benchCommand: CommandSpec = {
     attention: 'windowed attention forward+backward GFLOP/s for ω ∈ {64, 128, 256}, d_h = 64',
     train: 'tokens/s of full training steps of the anchor model on random tokens',
     decode: 'tokens/s and memory of one decoding stream at positions 1k, 16k, 128k (1M with --long)',
+    tokenizer: 'encode MB/s of our BPE vs gpt-tokenizer, bytes/token of each vocabulary on the built-in corpus',
   },
   options: {
     layers: { type: 'string', arg: 'L', help: 'anchor model layers', default: String(ANCHOR.layers) },
@@ -99,6 +101,9 @@ export function runBench(v: Parsed): void {
       });
       break;
     }
+    case 'tokenizer':
+      runTokenizerBench(json);
+      break;
     case 'decode': {
       const positions = [1024, 16384, 131072, ...(flag(v, 'long') ? [1048576] : [])];
       const progress = new Progress();
