@@ -1,9 +1,9 @@
 /* Windowed attention (SWAT.md §3), forward and backward, fused and banded in the FlashAttention manner:
- * for one (sequence, head) a tile of TQ queries is multiplied against only the keys its rows can see,
- * in row blocks of the micro-kernel's height (one task per head; its keys are packed once for all tiles), so the score matrix that exists at any time is one tile
- * (TQ × at most TQ + ω keys), never Tq × Tk. Scores, weights and products all go through the same packed
- * micro-kernel as matmul.c. The backward recomputes the weights from q and k (softmax uses the saved
- * log-sum-exp) and keeps nothing of size N·ω between calls.
+ * one task per (sequence, head), whose keys are packed once for all its query tiles; a tile of TQ queries
+ * is multiplied, in row blocks of the micro-kernel's height, against only the keys those rows can see, so
+ * the scores that exist at any time are one tile (TQ × at most TQ + ω keys), never Tq × Tk. Scores,
+ * weights and products all go through the micro-kernels of matmul.c. The backward recomputes the weights
+ * from q and k (softmax uses the saved log-sum-exp) and keeps nothing of size N·ω between calls.
  * q and k arrive rotated by RoPE (a separate op of the contract); ALiBi and the bias are added here.
  * Not handled: other masks, dropout, grouped keys. */
 #include <math.h>
