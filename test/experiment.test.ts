@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +21,8 @@ import { ByteLevelTokenizer } from '../src/tokenizer/byte-level.js';
 const be = new ReferenceBackend('float32');
 const tokenizer = new ByteLevelTokenizer();
 const tiny = preset('tiny');
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const FIX = fileURLToPath(new URL('../../test/fixtures/eval/', import.meta.url));
 
 function corpusDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'swat-exp-data-'));
@@ -120,8 +122,14 @@ test('every study writes its report: markdown with a claims table, JSON, and SVG
   const out = mkdtempSync(join(tmpdir(), 'swat-exp-'));
   const reportDir = join(out, 'report');
   const logs: string[] = [];
+  const evalData = join(out, 'eval-data');
+  mkdirSync(join(evalData, 'piqa'), { recursive: true });
+  mkdirSync(join(evalData, 'wikitext-2'));
+  copyFileSync(join(FIX, 'piqa.jsonl'), join(evalData, 'piqa', 'valid.jsonl'));
+  copyFileSync(join(FIX, 'piqa-labels.lst'), join(evalData, 'piqa', 'valid-labels.lst'));
+  writeFileSync(join(evalData, 'wikitext-2', 'test.txt'), ' = Title = \n The quick brown fox . \n'.repeat(20));
   const o = {
-    preset: tiny, backend: be, tokenizer, dataPaths: [corpusDir()], outDir: out, reportDir, command: 'swat experiment all --preset tiny',
+    preset: tiny, backend: be, tokenizer, dataPaths: [corpusDir()], evalDataDir: evalData, outDir: out, reportDir, command: 'swat experiment all --preset tiny',
     log: (l: string) => logs.push(l), progress: () => {},
   };
   const paths = runExperiments(Object.keys(STUDIES), o);
@@ -140,9 +148,9 @@ test('every study writes its report: markdown with a claims table, JSON, and SVG
   runExperiments(['length-extrapolation', 'sink'], { ...o, log: (l: string) => again.push(l) });
   assert.equal(again.filter((l) => / training /.test(l) || l.includes('evaluating') || l.includes('probe on')).length, 0, again.join('\n'));
   assert.throws(() => runExperiments(['nope'], o), /unknown study 'nope'/);
+  assert.throws(() => runExperiments(['zero-shot'], { ...o, evalDataDir: join(out, 'missing') }), /piqa.valid\.jsonl not found \(point --eval-data/);
 });
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 test('swat experiment: help lists the studies; bad names are one-line errors; a tiny study runs end to end', () => {
   const run = (...args: string[]) => spawnSync(process.execPath, [MAIN, 'experiment', ...args], { encoding: 'utf8', env: { ...process.env, SWAT_BACKEND: 'reference' } });

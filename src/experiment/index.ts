@@ -14,6 +14,7 @@ import { efficiency } from './studies/efficiency.js';
 import { lengthExtrapolation, trainLength } from './studies/length.js';
 import { receptiveFieldStudy } from './studies/receptive.js';
 import { sink } from './studies/sink.js';
+import { zeroShot } from './studies/zeroshot.js';
 
 export const STUDIES: Record<string, { summary: string; run: (ctx: StudyContext) => StudyResult }> = {
   'length-extrapolation': { summary: 'Table 2: vanilla (T = ω) vs SWAT (T = 4ω), loss at ω … 64ω', run: lengthExtrapolation },
@@ -22,6 +23,7 @@ export const STUDIES: Record<string, { summary: string; run: (ctx: StudyContext)
   sink: { summary: 'attention sink and hidden-state variance, softmax vs SWAT', run: sink },
   efficiency: { summary: 'decode time/memory against position, training time against T', run: efficiency },
   'receptive-field': { summary: 'retrieval accuracy against distance, bound (ω − 1)·L', run: receptiveFieldStudy },
+  'zero-shot': { summary: 'Table 1: SWAT (−), (−+), (+) vs Transformer++ on PIQA and WikiText-2 (needs --eval-data)', run: zeroShot },
 };
 
 export interface ExperimentOptions {
@@ -30,6 +32,8 @@ export interface ExperimentOptions {
   tokenizer: Tokenizer;
   /** Training text; empty = the built-in corpus. */
   dataPaths: string[];
+  /** Folder with piqa/ and wikitext-2/ for the zero-shot study. */
+  evalDataDir: string;
   /** Runs (checkpoints) go under `<outDir>/runs`. */
   outDir: string;
   reportDir: string;
@@ -48,7 +52,7 @@ export function runExperiments(names: string[], o: ExperimentOptions): string[] 
   const data = () => (corpus ??= loadCorpus(o.dataPaths, o.tokenizer, (m) => o.log(`warning: ${m}`)));
   const ctx: StudyContext = {
     outDir: o.outDir, preset: o.preset, backend: o.backend, tokenizer: o.tokenizer, log: o.log, progress: o.progress,
-    data, heldOut: () => data().val,
+    data, heldOut: () => data().val, evalData: o.evalDataDir,
   };
   return names.map((name) => {
     const t0 = performance.now();

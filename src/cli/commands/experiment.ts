@@ -19,6 +19,7 @@ export const experimentCommand: CommandSpec = {
     report: { type: 'string', arg: 'DIR', help: 'where the report (NAME.md, NAME.json, plots) goes (default: --out)' },
     data: { type: 'string', arg: 'PATH', multiple: true, help: 'training text: file, directory or .jsonl (repeatable; default: built-in corpus)' },
     steps: { type: 'string', arg: 'N', help: "override the preset's training steps (extends or shortens every run)" },
+    'eval-data': { type: 'string', arg: 'DIR', help: 'zero-shot: folder with piqa/valid.jsonl, piqa/valid-labels.lst, wikitext-2/test.txt', default: '../shared/data' },
   },
 };
 
@@ -29,7 +30,7 @@ export function runExperiment(v: Parsed): void {
   const progress = new Progress();
   const names = name === 'all' ? Object.keys(STUDIES) : [name];
   const paths = runExperiments(names, {
-    preset: p, backend: selectBackend(str(v, 'backend')), tokenizer: new ByteLevelTokenizer(), dataPaths: list(v, 'data'),
+    preset: p, backend: selectBackend(str(v, 'backend')), tokenizer: new ByteLevelTokenizer(), dataPaths: list(v, 'data'), evalDataDir: str(v, 'eval-data')!,
     outDir: out, reportDir: str(v, 'report') ?? out,
     command: ['swat', 'experiment', ...process.argv.slice(3)].join(' '),
     log: (line) => progress.log(line),

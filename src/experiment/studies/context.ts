@@ -9,6 +9,8 @@ import { type RunContext, type RunSpec, type TrainedRun, cachedEval } from '../r
 export interface StudyContext extends RunContext {
   /** Held-out token stream (read lazily: the efficiency study needs none). */
   heldOut: () => ArrayLike<number>;
+  /** Folder with the zero-shot task files (piqa/, wikitext-2/), which the project does not ship. */
+  evalData: string;
 }
 
 /** SWAT as the paper defines it: sigmoid, balanced ALiBi, RoPE, window ω, trained at T = 4ω. */
