@@ -194,6 +194,7 @@ test('a trained BPE saves as Hugging Face byte-level BPE and loads back with the
   assert.deepEqual(back.encode(sample), tok.encode(sample));
   assert.equal(back.bosId, 256);
   assert.equal(back.eosId, 257);
+  assert.equal(back.description, `byte-level BPE, ${tok.vocabSize} tokens (${tok.vocabSize - 258} merges)`);
   // Merges as [left, right] arrays (newer files) read the same.
   j.model.merges = tok.spec.merges.map(([a, b]) => [a, b]);
   assert.deepEqual(tokenizerFromJson(JSON.stringify(j), 't.json').encode(sample), tok.encode(sample));
@@ -276,6 +277,7 @@ test('Llama-2 saves in Hugging Face layout (byte fallback, Prepend/Replace norma
   assert.equal(j.pre_tokenizer, null);
   const back = tokenizerFromJson(text, 'llama/tokenizer.json');
   assert.ok(back instanceof SentencePieceBpeTokenizer);
+  assert.equal(back.description, 'SentencePiece BPE with byte fallback, 32000 tokens (61249 merges)');
   for (const s of PRETRAINED_SAMPLES) assert.deepEqual(back.encode(s), llama.encode(s));
   // The Metaspace pre-tokenizer form (newer Llama files) means the same thing.
   const meta = { ...j, normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false } };

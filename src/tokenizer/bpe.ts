@@ -71,6 +71,10 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     return this.table.size;
   }
 
+  get description(): string {
+    return `byte-level BPE, ${this.vocabSize} tokens (${this.mergeCount} merges)`;
+  }
+
   encode(text: string): number[] {
     const out: number[] = [];
     if (this.spec.useRegex) forEachGpt2Piece(text, (p) => this.encodePiece(p, out));

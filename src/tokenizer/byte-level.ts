@@ -51,6 +51,7 @@ export class ByteLevelTokenizer implements Tokenizer {
   readonly vocabSize = BYTE_VOCAB_SIZE + SPECIAL_TOKENS.length;
   readonly bosId = BYTE_VOCAB_SIZE;
   readonly eosId = BYTE_VOCAB_SIZE + 1;
+  readonly description = `byte-level (${BYTE_VOCAB_SIZE + SPECIAL_TOKENS.length} tokens)`;
 
   encode(text: string): number[] {
     return this.encodeBytes(utf8Encoder.encode(text));

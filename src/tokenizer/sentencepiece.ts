@@ -76,6 +76,10 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
     this.splitAtSpaces = !spec.tokens.some((t, id) => !special.has(id) && /[^\u2581]\u2581/u.test(t));
   }
 
+  get description(): string {
+    return `SentencePiece BPE with byte fallback, ${this.vocabSize} tokens (${this.spec.merges.length} merges)`;
+  }
+
   encode(text: string): number[] {
     if (text.length === 0) return [];
     return this.encodeNormalized(METASPACE + text.replaceAll(' ', METASPACE));

@@ -20,4 +20,6 @@ export interface Tokenizer {
   decodeBytes(ids: ArrayLike<number>): Uint8Array;
   /** The Hugging Face tokenizer.json object of this tokenizer. */
   toJSON(): object;
+  /** What kind of vocabulary this is, for people: "byte-level BPE, 8192 tokens (7934 merges)". */
+  readonly description?: string;
 }
