@@ -1,9 +1,7 @@
 // The byte-level tokenizer: ids 0…255 are the bytes of the text's UTF-8 encoding, 256 is BOS `<|bos|>`,
 // 257 is EOS `<|endoftext|>`; V = 258. It is a byte-level BPE with an empty merge list, which is how it is
 // saved (Hugging Face tokenizer.json, GPT-2 byte-to-unicode vocabulary) so other tools read the same ids.
-// Deliberately not here yet: BPE merges and their training. They extend this class: merged tokens get ids
-// after the special tokens, encodeBytes applies the merges to the byte ids, decodeBytes expands merged ids
-// back to their bytes, and toJSON lists them in `vocab` and `merges`.
+// BPE merges (bpe.ts) keep this layout: merged tokens get ids after the special tokens.
 
 import { InputError } from '../errors.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -58,7 +56,10 @@ export class ByteLevelTokenizer implements Tokenizer {
   }
 
   encodeBytes(bytes: Uint8Array): number[] {
-    return Array.from(bytes);
+    // A plain loop: Array.from goes through the iterator and is about 4× slower.
+    const ids = new Array<number>(bytes.length);
+    for (let i = 0; i < bytes.length; i++) ids[i] = bytes[i]!;
+    return ids;
   }
 
   decode(ids: ArrayLike<number>): string {
