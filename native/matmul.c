@@ -37,6 +37,10 @@ void pack_a(float *dst, const float *A, long rsa, long csa, long m, long kc, int
      * panels, so a large row stride never makes the reads hop between cache lines of one set. */
     for (long k = 0; k < kc; k++) {
       const float *col = A + k * csa;
+      /* Rows far apart defeat the hardware prefetcher: ask for the row eight ahead. */
+      if (k + 8 < kc) {
+        for (long i = 0; i < m; i += 16) __builtin_prefetch(col + 8 * csa + i);
+      }
       for (long p = 0; p < panels; p++) {
         float *d = dst + p * kc * mr + k * mr;
         const long rows = min_l(mr, m - p * mr);
@@ -66,6 +70,9 @@ void pack_b(float *dst, const float *B, long rsb, long csb, long kc, long n, int
     /* Rows of B are contiguous: read each row once, across all panels. */
     for (long k = 0; k < kc; k++) {
       const float *row = B + k * rsb;
+      if (k + 8 < kc) {
+        for (long j = 0; j < n; j += 16) __builtin_prefetch(row + 8 * rsb + j);
+      }
       for (long p = 0; p < panels; p++) {
         float *d = dst + p * kc * nr + k * nr;
         const long cols = min_l(nr, n - p * nr);
