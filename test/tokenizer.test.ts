@@ -220,6 +220,7 @@ test('malformed tokenizer.json files give one-line FormatErrors naming file and 
     ['prefix space', (j) => void (j['pre_tokenizer'].add_prefix_space = true), 'pre_tokenizer.add_prefix_space must be false'],
     ['use_regex', (j) => void (j['pre_tokenizer'].use_regex = 'yes'), 'pre_tokenizer.use_regex must be a boolean, got "yes"'],
     ['dropout', (j) => void (j['model'].dropout = 0.1), 'model.dropout 0.1 is not supported (expected null)'],
+    ['ignore_merges', (j) => void (j['model'].ignore_merges = true), 'model.ignore_merges true is not supported (expected false)'],
     ['suffix', (j) => void (j['model'].end_of_word_suffix = '</w>'), 'model.end_of_word_suffix "</w>" is not supported (expected null)'],
     ['added not array', (j) => void (j['added_tokens'] = {}), 'added_tokens must be an array'],
     [

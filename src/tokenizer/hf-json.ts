@@ -106,6 +106,8 @@ function checkModel(model: unknown, fail: Fail): Json {
     const v = model[field];
     if (v !== undefined && v !== null && v !== '') fail(`model.${field} ${JSON.stringify(v)} is not supported (expected null)`);
   }
+  // ignore_merges: true encodes whole words found in the vocabulary without merging, which we do not do.
+  if (model['ignore_merges'] === true) fail('model.ignore_merges true is not supported (expected false)');
   if (model['dropout'] !== undefined && model['dropout'] !== null && model['dropout'] !== 0) {
     fail(`model.dropout ${JSON.stringify(model['dropout'])} is not supported (expected null)`);
   }
