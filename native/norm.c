@@ -181,12 +181,11 @@ typedef struct {
   long N, I, rows;
 } swiglu_ctx;
 
-/* e[c] = exp(−|a_c|) for one row of gates, so σ(a) = a ≥ 0 ? 1/(1+e) : e/(1+e) never overflows. */
-static float *neg_abs_exp(const float *a, long I) {
-  float *e = scratch_get(SCR_ROW, (size_t)I);
-  for (long c = 0; c < I; c++) e[c] = -fabsf(a[c]);
-  cpu_ops()->vexp(e, e, I);
-  return e;
+/* σ(a) for one row of gates, into per-thread scratch (vectorised and stable: see the ISA tables). */
+static const float *gate_sigmoid(const float *a, long I) {
+  float *sg = scratch_get(SCR_ROW, (size_t)I);
+  cpu_ops()->sigmoid(sg, a, I);
+  return sg;
 }
 
 static void swiglu_fwd_task(void *arg, long task, int tid) {
@@ -195,12 +194,9 @@ static void swiglu_fwd_task(void *arg, long task, int tid) {
   const long I = x->I, n1 = min_l(x->N, (task + 1) * x->rows);
   for (long n = task * x->rows; n < n1; n++) {
     const float *a = x->gu + n * 2 * I, *b = a + I;
-    const float *e = neg_abs_exp(a, I);
+    const float *sg = gate_sigmoid(a, I);
     float *y = x->out + n * I;
-    for (long c = 0; c < I; c++) {
-      const float s = a[c] >= 0.0f ? 1.0f / (1.0f + e[c]) : e[c] / (1.0f + e[c]);
-      y[c] = a[c] * s * b[c];
-    }
+    for (long c = 0; c < I; c++) y[c] = a[c] * sg[c] * b[c];
   }
 }
 
@@ -210,13 +206,12 @@ static void swiglu_bwd_task(void *arg, long task, int tid) {
   const long I = x->I, n1 = min_l(x->N, (task + 1) * x->rows);
   for (long n = task * x->rows; n < n1; n++) {
     const float *a = x->gu + n * 2 * I, *b = a + I, *dy = x->dout + n * I;
-    const float *e = neg_abs_exp(a, I);
+    const float *sg = gate_sigmoid(a, I);
     float *da = x->dgu + n * 2 * I, *db = da + I;
     for (long c = 0; c < I; c++) {
-      const float s = a[c] >= 0.0f ? 1.0f / (1.0f + e[c]) : e[c] / (1.0f + e[c]);
       /* silu'(a) = σ(a)·(1 + a·(1 − σ(a))) */
-      da[c] = dy[c] * b[c] * s * (1.0f + a[c] * (1.0f - s));
-      db[c] = dy[c] * a[c] * s;
+      da[c] = dy[c] * b[c] * sg[c] * (1.0f + a[c] * (1.0f - sg[c]));
+      db[c] = dy[c] * a[c] * sg[c];
     }
   }
 }
