@@ -108,6 +108,23 @@ TARGET static void vexp_avx2(float *y, const float *x, long n) {
   }
 }
 
+TARGET static float vmax_avx2(const float *x, long n) {
+  float m = x[0];
+  long i = 0;
+  if (n >= 16) {
+    __m256 m0 = _mm256_loadu_ps(x), m1 = _mm256_loadu_ps(x + 8);
+    for (i = 16; i + 16 <= n; i += 16) {
+      m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i));
+      m1 = _mm256_max_ps(m1, _mm256_loadu_ps(x + i + 8));
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+    for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+  }
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
 /* σ(x) = (x ≥ 0 ? 1 : e) / (1 + e) with e = exp(−|x|): no overflow, no branch. Setting the sign bit
  * gives −|x|. */
 TARGET static inline __m256 sigmoid256(__m256 x) {
@@ -158,6 +175,7 @@ const swat_isa_ops swat_ops_avx2 = {
     .kernel = kernel_avx2,
     .kernel_rm = kernel_rm_avx2,
     .vexp = vexp_avx2,
+    .vmax = vmax_avx2,
     .sigmoid = sigmoid_avx2,
     .fma_loop = fma_loop_avx2,
 };

@@ -102,6 +102,19 @@ TARGET static void vexp_avx512(float *y, const float *x, long n) {
   }
 }
 
+TARGET static float vmax_avx512(const float *x, long n) {
+  float m = x[0];
+  long i = 0;
+  if (n >= 16) {
+    __m512 m0 = _mm512_loadu_ps(x);
+    for (i = 16; i + 16 <= n; i += 16) m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + i));
+    const float r = _mm512_reduce_max_ps(m0);
+    m = r > m ? r : m;
+  }
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
 /* σ(x) = (x ≥ 0 ? 1 : e) / (1 + e) with e = exp(−|x|): no overflow, no branch. */
 TARGET static inline __m512 sigmoid512(__m512 x) {
   const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
@@ -146,6 +159,7 @@ const swat_isa_ops swat_ops_avx512 = {
     .kernel = kernel_avx512,
     .kernel_rm = kernel_rm_avx512,
     .vexp = vexp_avx512,
+    .vmax = vmax_avx512,
     .sigmoid = sigmoid_avx512,
     .fma_loop = fma_loop_avx512,
 };

@@ -51,6 +51,12 @@ static void vexp_portable(float *y, const float *x, long n) {
   for (long i = 0; i < n; i++) y[i] = expf(x[i]);
 }
 
+static float vmax_portable(const float *x, long n) {
+  float m = x[0];
+  for (long i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
 static void sigmoid_portable(float *y, const float *x, long n) {
   for (long i = 0; i < n; i++) {
     const float e = expf(-fabsf(x[i]));
@@ -84,6 +90,7 @@ const swat_isa_ops swat_ops_portable = {
     .kernel = kernel_portable,
     .kernel_rm = kernel_rm_portable,
     .vexp = vexp_portable,
+    .vmax = vmax_portable,
     .sigmoid = sigmoid_portable,
     .fma_loop = fma_loop_portable,
 };

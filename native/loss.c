@@ -21,8 +21,7 @@ static long min_l(long a, long b) { return a < b ? a : b; }
 
 /* e[c] = exp(x[c] − max) for the row; returns Σ e (in double) and sets *mx. */
 static double row_exp(const float *x, long V, float *e, float *mx) {
-  float m = -INFINITY;
-  for (long c = 0; c < V; c++) m = x[c] > m ? x[c] : m;
+  const float m = cpu_ops()->vmax(x, V);
   for (long c = 0; c < V; c++) e[c] = x[c] - m;
   cpu_ops()->vexp(e, e, V);
   /* Eight partial sums: independent lanes the compiler can keep in registers, summed in float64. */

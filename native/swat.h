@@ -39,6 +39,8 @@ typedef struct {
   swat_kernel_rm_fn kernel_rm;
   /* y[i] = exp(x[i]) for i < n; y may alias x. Accurate to a few ulp; underflows to ~0 below −87. */
   void (*vexp)(float *y, const float *x, long n);
+  /* max over x[0 … n−1] (n ≥ 1), for the log-sum-exp shift. */
+  float (*vmax)(const float *x, long n);
   /* y[i] = σ(x[i]), the logistic, stable for any x (exp is only taken of −|x|); y may alias x. */
   void (*sigmoid)(float *y, const float *x, long n);
   /* FMA loop for the peak measurement, run until swat_now() passes `deadline`; returns its flops. */
