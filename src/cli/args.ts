@@ -21,6 +21,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** A required first word choosing a sub-command (e.g. `swat bench gemm`), returned as `_`. */
   subcommands?: Record<string, string>;
+  /** Heading of the sub-command list in --help. */
+  subcommandTitle?: string;
 }
 
 export type Parsed = Record<string, string | boolean | string[] | undefined>;
@@ -31,7 +33,7 @@ export function helpText(c: CommandSpec): string {
     const def = o.default !== undefined ? ` (default: ${o.default})` : '';
     return `  ${flag.padEnd(30)} ${o.help}${def}`;
   });
-  const subs = c.subcommands ? `\nBenchmarks:\n${Object.entries(c.subcommands).map(([n, h]) => `  ${n.padEnd(30)} ${h}`).join('\n')}\n` : '';
+  const subs = c.subcommands ? `\n${c.subcommandTitle ?? 'Subcommands'}:\n${Object.entries(c.subcommands).map(([n, h]) => `  ${n.padEnd(30)} ${h}`).join('\n')}\n` : '';
   return `swat ${c.name}: ${c.summary}\n\nUsage: swat ${c.name} ${c.usage}\n${subs}\nOptions:\n${rows.join('\n')}\n  ${'--help'.padEnd(30)} show this help\n`;
 }
 

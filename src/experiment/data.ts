@@ -13,6 +13,8 @@ import type { TrainData } from '../train/trainer.js';
 export const VAL_FRACTION = 0.1;
 
 export interface Corpus extends TrainData {
+  train: Int32Array;
+  val: Int32Array;
   /** One line for logs and reports: where the text came from and how it was split. */
   description: string;
 }

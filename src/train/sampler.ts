@@ -4,8 +4,10 @@
 
 import { DataError } from '../errors.js';
 import type { Rng } from '../random.js';
+import type { TokenWindows } from '../data/token-file.js';
 
-export type TokenStream = Int32Array | Uint16Array | Uint32Array;
+/** A token array, or token ranges read from a file on demand (training memory stays bounded). */
+export type TokenStream = TokenWindows;
 
 export interface Batch {
   inputs: Int32Array; // (B, T)

