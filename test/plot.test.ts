@@ -148,3 +148,13 @@ test('writePlot writes both files; an empty plot still renders', () => {
   assert.ok(readFileSync(svg, 'utf8').includes('empty'));
   assert.equal(decodePng(readFileSync(png)).width, 1440);
 });
+
+test('the legend goes to the corner where it hides the fewest data points', () => {
+  const legendAt = (points: [number, number][]) => {
+    const box = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a curve', points }] }).shapes.find((s) => s.kind === 'rect' && s.fill === '#ffffff');
+    assert.ok(box && box.kind === 'rect');
+    return { right: box.x > 360, top: box.y < 210 };
+  };
+  assert.deepEqual(legendAt([[0, 0], [1, 0.1], [2, 0.2]]), { right: true, top: true }); // low curve: top right is free
+  assert.deepEqual(legendAt([[0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [7, 7], [8, 8], [9, 9], [10, 10]]), { right: true, top: false });
+});

@@ -103,27 +103,47 @@ export function lineChart(spec: PlotSpec): Scene {
     shapes.push({ kind: 'text', x: px(l.value) + 4, y: H - M.bottom - 6, text: l.label, size: 11, anchor: 'start', fill: '#555555' });
   }
   shapes.push({ kind: 'rect', x: M.left, y: M.top, w: W - M.left - M.right, h: H - M.top - M.bottom, stroke: grey });
-  // The legend is drawn last, on a white box, so curves never hide it.
+  // The legend is drawn last, on a white box, in the corner where it hides the fewest data points.
   const legend: Shape[] = [];
+  const projected = spec.series.map((s) => s.points.filter(finite).filter(([x]) => !spec.logX || x > 0).map(([x, y]) => [px(x), py(y)] as [number, number]));
   const legendWidth = 30 + 6.5 * Math.max(0, ...spec.series.map((s) => s.name.length));
-  const lx = W - M.right - legendWidth - 6;
+  const legendHeight = spec.series.length * 16 + 6;
+  const { lx, ly0 } = legendCorner(projected, legendWidth + 6, legendHeight);
   if (spec.series.length) {
-    legend.push({ kind: 'rect', x: lx - 4, y: M.top + 4, w: legendWidth + 6, h: spec.series.length * 16 + 6, fill: '#ffffff', stroke: '#cccccc' });
+    legend.push({ kind: 'rect', x: lx - 4, y: ly0, w: legendWidth + 6, h: legendHeight, fill: '#ffffff', stroke: '#cccccc' });
   }
   spec.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;
-    const pts = s.points.filter(finite).filter(([x]) => !spec.logX || x > 0).map(([x, y]) => [px(x), py(y)] as [number, number]);
+    const pts = projected[i]!;
     if (s.dashed) {
       for (let j = 1; j < pts.length; j++) shapes.push({ kind: 'line', x1: pts[j - 1]![0], y1: pts[j - 1]![1], x2: pts[j]![0], y2: pts[j]![1], stroke: color, width: 1.8, dash: true });
     } else if (pts.length) {
       shapes.push({ kind: 'polyline', points: pts, stroke: color, width: 1.8 });
     }
     if (pts.length < 40) for (const [cx, cy] of pts) shapes.push({ kind: 'circle', cx, cy, r: 2.5, fill: color });
-    const ly = M.top + 18 + i * 16;
+    const ly = ly0 + 14 + i * 16;
     legend.push({ kind: 'line', x1: lx, x2: lx + 20, y1: ly - 4, y2: ly - 4, stroke: color, width: 2, ...(s.dashed ? { dash: true } : {}) });
     legend.push({ kind: 'text', x: lx + 25, y: ly, text: s.name, size: 12, anchor: 'start' });
   });
   return { width: W, height: H, background: '#ffffff', shapes: [...shapes, ...legend] };
+}
+
+/** Top-left corner of the legend box: the plot corner (top right first) whose box covers the fewest
+ *  points sampled along the curves. */
+function legendCorner(curves: [number, number][][], w: number, h: number): { lx: number; ly0: number } {
+  const samples = curves.flatMap((c) => c.flatMap((p, i) => (i === 0 ? [p] : Array.from({ length: 8 }, (_, k) => {
+    const q = c[i - 1]!;
+    const t = (k + 1) / 8;
+    return [q[0] + (p[0] - q[0]) * t, q[1] + (p[1] - q[1]) * t] as [number, number];
+  }))));
+  const right = W - M.right - w - 2;
+  const left = M.left + 6;
+  const top = M.top + 4;
+  const bottom = H - M.bottom - h - 4;
+  const corners = [[right, top], [right, bottom], [left, top], [left, bottom]] as const;
+  const hidden = corners.map(([x, y]) => samples.filter(([sx, sy]) => sx >= x && sx <= x + w && sy >= y && sy <= y + h).length);
+  const best = hidden.indexOf(Math.min(...hidden));
+  return { lx: corners[best]![0] + 4, ly0: corners[best]![1] };
 }
 
 /** SVG text of a line plot. */
