@@ -76,6 +76,8 @@ enum {
   SCR_ATT0 = 6                            /* attention.c uses SCR_ATT0 … SCR_ATT0 + 15 */
 };
 float *scratch_get(int slot, size_t n);
+/* Frees the calling thread's scratch (a worker does so when the pool is resized). */
+void scratch_release(void);
 
 /* ---- matmul.c --------------------------------------------------------------------------------------- */
 

@@ -74,7 +74,10 @@ static void *worker_main(void *arg) {
       }
       int stop = pool.stop;
       pthread_mutex_unlock(&pool.mu);
-      if (stop) return NULL;
+      if (stop) {
+        scratch_release();
+        return NULL;
+      }
     }
     seen = gen;
     run_tasks(tid);
@@ -167,9 +170,17 @@ typedef struct {
   size_t cap;
 } scratch_slot;
 
-/* Never freed: a worker's buffers live as long as the worker, the caller's as long as the process, and
- * both stay at the largest size any op asked for (a few MB for the model's shapes). */
+/* A worker's buffers live as long as the worker, the caller's as long as the process, and both stay at the
+ * largest size any op asked for (a few MB for the model's shapes). */
 static _Thread_local scratch_slot slots[SWAT_SCRATCH_SLOTS];
+
+void scratch_release(void) {
+  for (int i = 0; i < SWAT_SCRATCH_SLOTS; i++) {
+    free(slots[i].ptr);
+    slots[i].ptr = NULL;
+    slots[i].cap = 0;
+  }
+}
 
 float *scratch_get(int slot, size_t n) {
   scratch_slot *s = &slots[slot];
