@@ -9,11 +9,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttentionActivation, Backend } from '../backend/backend.js';
 import { makeConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, FormatError } from '../errors.js';
 import { SwatModel } from '../model/model.js';
 import { loadModel } from '../model/store.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { type TrainData, type TrainOptions, METRICS_FILE, Trainer } from '../train/trainer.js';
+import { type TrainData, type TrainOptions, METRICS_FILE, STATE_FILE, Trainer } from '../train/trainer.js';
 import type { Preset } from './presets.js';
 
 export interface RunSpec {
@@ -99,7 +99,7 @@ export function ensureRun(ctx: RunContext, s: RunSpec): TrainedRun {
     if (existsSync(runFile) && readFileSync(runFile, 'utf8') !== id) {
       throw new ConfigError(`${runFile}: this run directory was made with other settings; use another --out or remove it`);
     }
-    const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as { step: number; elapsed: number };
+    const state = readState(dir);
     if (state.step >= p.steps) {
       const { model } = loadModel(dir, backend);
       return { spec: s, dir, model, step: state.step, trainSeconds: state.elapsed };
@@ -112,17 +112,28 @@ export function ensureRun(ctx: RunContext, s: RunSpec): TrainedRun {
   }
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, RUN_FILE), id);
-  let last = 0;
+  let lastLoss = 0;
   trainer.run((e) => {
     if (e.kind === 'step') {
-      last = e.loss;
+      lastLoss = e.loss;
       ctx.progress(e.step, e.maxSteps, `${s.label}: loss ${e.loss.toFixed(3)} ${Math.round(e.tokensPerSecond)} tok/s`);
     } else if (e.kind === 'eval') {
-      ctx.log(`${s.label}: step ${e.step} validation loss ${e.valLoss.toFixed(4)} (train ${last.toFixed(4)})`);
+      ctx.log(`${s.label}: step ${e.step} validation loss ${e.valLoss.toFixed(4)} (train ${lastLoss.toFixed(4)})`);
     }
   });
-  const state = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as { step: number; elapsed: number };
-  return { spec: s, dir, model: trainer.model, step: trainer.step, trainSeconds: state.elapsed };
+  return { spec: s, dir, model: trainer.model, step: trainer.step, trainSeconds: readState(dir).elapsed };
+}
+
+/** The checkpoint's step and training seconds (the trainer validates the rest when it resumes). */
+function readState(dir: string): { step: number; elapsed: number } {
+  const file = join(dir, STATE_FILE);
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as { step: unknown; elapsed: unknown };
+    if (Number.isInteger(s.step) && typeof s.elapsed === 'number') return { step: s.step as number, elapsed: s.elapsed };
+  } catch {
+    // reported below
+  }
+  throw new FormatError(`${file}: not a readable trainer state (remove the run directory to retrain it)`);
 }
 
 export interface Curve {
