@@ -1,6 +1,8 @@
 // swat experiment: one command per reproduction study of SWAT.md §7 (or `all`), resumable: every trained
 // model is a checkpointed run that a re-run continues, and finished evaluations are cached.
 
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { selectBackend } from '../../backend/index.js';
 import { STUDIES, runExperiments } from '../../experiment/index.js';
 import { PRESETS, preset } from '../../experiment/presets.js';
@@ -28,9 +30,15 @@ export function runExperiment(v: Parsed): void {
   const p = preset(str(v, 'preset')!, { ...(str(v, 'steps') !== undefined ? { steps: posInt(v, 'steps')! } : {}) });
   const out = str(v, 'out')!;
   const progress = new Progress();
-  const names = name === 'all' ? Object.keys(STUDIES) : [name];
+  const evalData = str(v, 'eval-data')!;
+  let names = name === 'all' ? Object.keys(STUDIES) : [name];
+  // `all` runs what it can: the zero-shot study needs task files the project does not ship.
+  if (name === 'all' && !existsSync(join(evalData, 'piqa'))) {
+    progress.log(`skipping zero-shot: no task files in ${evalData} (see --eval-data)`);
+    names = names.filter((n) => n !== 'zero-shot');
+  }
   const paths = runExperiments(names, {
-    preset: p, backend: selectBackend(str(v, 'backend')), tokenizer: new ByteLevelTokenizer(), dataPaths: list(v, 'data'), evalDataDir: str(v, 'eval-data')!,
+    preset: p, backend: selectBackend(str(v, 'backend')), tokenizer: new ByteLevelTokenizer(), dataPaths: list(v, 'data'), evalDataDir: evalData,
     outDir: out, reportDir: str(v, 'report') ?? out,
     command: ['swat', 'experiment', ...process.argv.slice(3)].join(' '),
     log: (line) => progress.log(line),
