@@ -82,15 +82,16 @@ void pack_b(float *dst, const float *B, long rsb, long csb, long kc, long n, int
     }
     return;
   }
+  /* Columns of B are contiguous (B stored transposed): a transpose. Walking k outside writes each packed
+   * row contiguously while the nr source lines stay in L1 for 16 consecutive k. */
   for (long p = 0; p < panels; p++) {
     float *d = dst + p * kc * nr;
     const long cols = min_l(nr, n - p * nr);
-    for (long c = 0; c < cols; c++) {
-      const float *col = B + (p * nr + c) * csb;
-      for (long k = 0; k < kc; k++) d[k * nr + c] = col[k * rsb];
-    }
-    for (long c = cols; c < nr; c++) {
-      for (long k = 0; k < kc; k++) d[k * nr + c] = 0.0f;
+    const float *src = B + p * nr * csb;
+    for (long k = 0; k < kc; k++) {
+      float *dk = d + k * nr;
+      for (long c = 0; c < cols; c++) dk[c] = src[c * csb + k * rsb];
+      for (long c = cols; c < nr; c++) dk[c] = 0.0f;
     }
   }
 }
