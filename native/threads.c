@@ -1,6 +1,7 @@
 /* The persistent thread pool: workers created once (and again only when the thread count changes), woken
  * per job, and fed task indices from one atomic counter. Dynamic hand-out matters on shared machines: a
- * core that stalls just takes fewer chunks instead of holding everyone back at a fixed split.
+ * core that stalls just takes fewer chunks instead of holding everyone back at a fixed split, and the
+ * caller waits for tasks, not threads, so a worker that never got the CPU holds nothing up.
  * Also the per-thread scratch buffers. Not a general scheduler: one job at a time, no nesting. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -24,33 +25,67 @@
  * processes, each with its pool) does not lose its cores to threads that only wait. */
 #define SPIN_ROUNDS 2000
 
+/* One job: tasks [0, ntasks) of fn. Two slots, indexed by the job's generation, so a worker that read the
+ * descriptor of an old job can never pair it with a task index of the next one (see grab_task). */
+typedef struct {
+  swat_task_fn fn;
+  void *ctx;
+  long ntasks;
+} job_t;
+
 typedef struct {
   pthread_mutex_t mu;
-  pthread_cond_t wake;
-  pthread_cond_t done;
+  pthread_cond_t wake;     /* a new job was posted (or stop) */
+  pthread_cond_t finished; /* the last task of the job completed */
   pthread_t *workers;
   int nthreads; /* including the caller */
   int stop;
-  atomic_uint generation; /* bumped once per job */
-  atomic_long next;       /* next task index to hand out */
-  atomic_int running;     /* workers that have not finished the current job */
-  long ntasks;
-  swat_task_fn fn;
-  void *ctx;
+  /* generation (high 32 bits) and next task index (low 32 bits) in one word: taking a task is a CAS that
+   * fails if the job changed, so a thread that woke late cannot take a task of a job it did not read. */
+  _Atomic uint64_t state;
+  atomic_long done; /* tasks of the current job completed */
+  job_t jobs[2];
 } pool_t;
 
 static pool_t pool = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
-    .done = PTHREAD_COND_INITIALIZER,
+    .finished = PTHREAD_COND_INITIALIZER,
     .nthreads = 1,
 };
 /* One job at a time even if several JavaScript threads load the addon. */
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void run_tasks(int tid) {
+static unsigned state_generation(uint64_t s) { return (unsigned)(s >> 32); }
+
+/* Takes the next task of job `gen`, if that job is still current and has tasks left. */
+static int grab_task(unsigned gen, long ntasks, long *task) {
+  uint64_t s = atomic_load_explicit(&pool.state, memory_order_acquire);
+  for (;;) {
+    if (state_generation(s) != gen) return 0;
+    const long idx = (long)(s & 0xffffffffu);
+    if (idx >= ntasks) return 0;
+    if (atomic_compare_exchange_weak_explicit(&pool.state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) {
+      *task = idx;
+      return 1;
+    }
+  }
+}
+
+/* Runs tasks of job `gen` until none is left. The caller waits for completed tasks, not for threads, so a
+ * worker that is descheduled before it takes a task never holds the job up. */
+static void run_tasks(unsigned gen, int tid) {
+  const job_t job = pool.jobs[gen & 1];
   long t;
-  while ((t = atomic_fetch_add_explicit(&pool.next, 1, memory_order_relaxed)) < pool.ntasks) pool.fn(pool.ctx, t, tid);
+  while (grab_task(gen, job.ntasks, &t)) {
+    job.fn(job.ctx, t, tid);
+    if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == job.ntasks && tid != 0) {
+      /* The last task finished on a worker: wake the caller if it went to sleep (it checks under the lock). */
+      pthread_mutex_lock(&pool.mu);
+      pthread_cond_signal(&pool.finished);
+      pthread_mutex_unlock(&pool.mu);
+    }
+  }
 }
 
 /* The generation at the time the workers were created: a worker that starts late must still see the
@@ -63,13 +98,13 @@ static void *worker_main(void *arg) {
   for (;;) {
     unsigned gen = seen;
     for (int i = 0; i < SPIN_ROUNDS; i++) {
-      gen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+      gen = state_generation(atomic_load_explicit(&pool.state, memory_order_acquire));
       if (gen != seen) break;
       CPU_RELAX();
     }
     if (gen == seen) {
       pthread_mutex_lock(&pool.mu);
-      while (!pool.stop && (gen = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) {
+      while (!pool.stop && (gen = state_generation(atomic_load_explicit(&pool.state, memory_order_acquire))) == seen) {
         pthread_cond_wait(&pool.wake, &pool.mu);
       }
       int stop = pool.stop;
@@ -80,13 +115,7 @@ static void *worker_main(void *arg) {
       }
     }
     seen = gen;
-    run_tasks(tid);
-    if (atomic_fetch_sub_explicit(&pool.running, 1, memory_order_acq_rel) == 1) {
-      /* The last worker out wakes the caller if it went to sleep (it checks `running` under the lock). */
-      pthread_mutex_lock(&pool.mu);
-      pthread_cond_signal(&pool.done);
-      pthread_mutex_unlock(&pool.mu);
-    }
+    run_tasks(gen, tid);
   }
 }
 
@@ -109,7 +138,7 @@ void pool_set_threads(int n) {
   if (n != pool.nthreads) {
     pool_stop();
     pool.workers = n > 1 ? calloc((size_t)(n - 1), sizeof(pthread_t)) : NULL;
-    start_generation = atomic_load_explicit(&pool.generation, memory_order_relaxed);
+    start_generation = state_generation(atomic_load_explicit(&pool.state, memory_order_relaxed));
     int started = 1;
     for (int i = 1; i < n && pool.workers; i++) {
       if (pthread_create(&pool.workers[i - 1], NULL, worker_main, (void *)(intptr_t)i) != 0) break;
@@ -126,26 +155,24 @@ int pool_threads(void) { return pool.nthreads; }
 void pool_run(long ntasks, swat_task_fn fn, void *ctx) {
   if (ntasks <= 0) return;
   pthread_mutex_lock(&job_mu);
-  if (pool.nthreads <= 1 || ntasks == 1) {
+  if (pool.nthreads <= 1 || ntasks == 1 || ntasks > 0xffffffffL) {
     for (long t = 0; t < ntasks; t++) fn(ctx, t, 0);
     pthread_mutex_unlock(&job_mu);
     return;
   }
-  pool.fn = fn;
-  pool.ctx = ctx;
-  pool.ntasks = ntasks;
-  atomic_store_explicit(&pool.next, 0, memory_order_relaxed);
-  atomic_store_explicit(&pool.running, pool.nthreads - 1, memory_order_relaxed);
+  const unsigned gen = state_generation(atomic_load_explicit(&pool.state, memory_order_relaxed)) + 1;
+  pool.jobs[gen & 1] = (job_t){fn, ctx, ntasks};
+  atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
   pthread_mutex_lock(&pool.mu);
-  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+  atomic_store_explicit(&pool.state, (uint64_t)gen << 32, memory_order_release);
   pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.mu);
-  run_tasks(0);
-  /* The caller's share is done; wait for workers still inside a task (one may have been descheduled). */
-  for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&pool.running, memory_order_acquire) > 0; i++) CPU_RELAX();
-  if (atomic_load_explicit(&pool.running, memory_order_acquire) > 0) {
+  run_tasks(gen, 0);
+  /* No task is left to take; wait for those still running on workers. */
+  for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&pool.done, memory_order_acquire) < ntasks; i++) CPU_RELAX();
+  if (atomic_load_explicit(&pool.done, memory_order_acquire) < ntasks) {
     pthread_mutex_lock(&pool.mu);
-    while (atomic_load_explicit(&pool.running, memory_order_acquire) > 0) pthread_cond_wait(&pool.done, &pool.mu);
+    while (atomic_load_explicit(&pool.done, memory_order_acquire) < ntasks) pthread_cond_wait(&pool.finished, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
   }
   pthread_mutex_unlock(&job_mu);
