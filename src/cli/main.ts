@@ -3,6 +3,7 @@
 
 import { SwatError } from '../errors.js';
 import { type CommandSpec, type Parsed, helpText, parseCommand } from './args.js';
+import { BACKEND_OPTIONS } from './backend.js';
 import { benchCommand, runBench } from './commands/bench.js';
 import { evalCommand, runEval } from './commands/eval.js';
 import { experimentCommand, runExperiment } from './commands/experiment.js';
@@ -13,7 +14,6 @@ import { runScore, scoreCommand } from './commands/score.js';
 import { runTokenizer, tokenizerCommand } from './commands/tokenizer.js';
 import { runTrain, trainCommand } from './commands/train.js';
 
-const backendOption = { type: 'string' as const, arg: 'NAME', help: 'compute backend (default: SWAT_BACKEND or the fastest available)' };
 
 const COMMANDS: [CommandSpec, (v: Parsed) => void][] = [
   [initCommand, runInit],
@@ -41,7 +41,7 @@ function main(argv: string[]): void {
   const entry = COMMANDS.find(([c]) => c.name === name);
   if (!entry) throw new SwatError(`unknown command '${name}' (commands: ${COMMANDS.map(([c]) => c.name).join(', ')})`);
   const [spec, run] = entry;
-  const withBackend = { ...spec, options: { ...spec.options, backend: backendOption } };
+  const withBackend = { ...spec, options: { ...spec.options, ...BACKEND_OPTIONS } };
   const values = parseCommand(withBackend, rest);
   if (values['help']) {
     process.stdout.write(helpText(withBackend));

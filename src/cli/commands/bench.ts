@@ -1,11 +1,9 @@
 // swat bench: speed of the backend, as ratios measured in one run (see src/bench/suites.ts).
 
-import { selectBackend } from '../../backend/index.js';
-import { isThreaded } from '../../bench/measure.js';
+import { backendFrom } from '../backend.js';
 import {
   ANCHOR, type AnchorOptions, PYTORCH_ANCHOR_TOKENS_PER_S, benchAttention, benchDecode, benchGemm, benchPeak, benchTrain,
 } from '../../bench/suites.js';
-import { InputError } from '../../errors.js';
 import { type CommandSpec, type Parsed, flag, posInt, str } from '../args.js';
 import { Progress } from '../progress.js';
 import { runTokenizerBench } from './tokenizer.js';
@@ -32,7 +30,6 @@ export const benchCommand: CommandSpec = {
     batch: { type: 'string', arg: 'B', help: 'sequences per training step', default: String(ANCHOR.batch) },
     window: { type: 'string', arg: 'W', help: "attention window, or 'none'", default: String(ANCHOR.window) },
     steps: { type: 'string', arg: 'N', help: 'timed training steps', default: '3' },
-    threads: { type: 'string', arg: 'K', help: 'threads (default: all cores)' },
     long: { type: 'boolean', help: 'decode: also position 1M' },
     profile: { type: 'boolean', help: 'train: per-op breakdown of a step' },
     json: { type: 'boolean', help: 'print JSON' },
@@ -58,12 +55,7 @@ function table(header: string[], rows: (string | number)[][]): string {
 }
 
 export function runBench(v: Parsed): void {
-  const be = selectBackend(str(v, 'backend'));
-  const threads = posInt(v, 'threads');
-  if (threads !== undefined) {
-    if (!isThreaded(be)) throw new InputError(`--threads: backend '${be.name}' has no threads`);
-    be.setThreads(threads);
-  }
+  const be = backendFrom(v);
   const json = flag(v, 'json');
   const print = (obj: unknown, text: () => string) => process.stdout.write((json ? JSON.stringify(obj) : text()) + '\n');
   const a = anchor(v);

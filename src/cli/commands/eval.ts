@@ -4,9 +4,9 @@
 // variance per layer and head, and the receptive-field bound. Prints a table (or JSON with --json); with
 // --out also writes JSON and SVG + PNG plots.
 
+import { backendFrom } from '../backend.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { selectBackend } from '../../backend/index.js';
 import { receptiveField } from '../../config.js';
 import { type ChoiceResult, evaluateChoices, evaluateLambada, evaluatePerplexity } from '../../eval/choice.js';
 import { binCurve, lossVsLength } from '../../eval/length.js';
@@ -87,7 +87,7 @@ interface Loaded {
 
 function load(v: Parsed): Loaded {
   const dir = required(str(v, 'model'), 'model', 'eval');
-  const { model, tokenizer } = loadModel(dir, selectBackend(str(v, 'backend')));
+  const { model, tokenizer } = loadModel(dir, backendFrom(v));
   if (!tokenizer) throw new InputError(`${dir} has no tokenizer.json: swat eval needs text`);
   return { model, tokenizer, dir };
 }

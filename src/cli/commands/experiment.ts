@@ -1,9 +1,9 @@
 // swat experiment: one command per reproduction study of SWAT.md §7 (or `all`), resumable: every trained
 // model is a checkpointed run that a re-run continues, and finished evaluations are cached.
 
+import { backendFrom } from '../backend.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { selectBackend } from '../../backend/index.js';
 import { STUDIES, runExperiments } from '../../experiment/index.js';
 import { PRESETS, preset } from '../../experiment/presets.js';
 import { ByteLevelTokenizer } from '../../tokenizer/byte-level.js';
@@ -38,7 +38,7 @@ export function runExperiment(v: Parsed): void {
     names = names.filter((n) => n !== 'zero-shot');
   }
   const paths = runExperiments(names, {
-    preset: p, backend: selectBackend(str(v, 'backend')), tokenizer: new ByteLevelTokenizer(), dataPaths: list(v, 'data'), evalDataDir: evalData,
+    preset: p, backend: backendFrom(v), tokenizer: new ByteLevelTokenizer(), dataPaths: list(v, 'data'), evalDataDir: evalData,
     outDir: out, reportDir: str(v, 'report') ?? out,
     command: ['swat', 'experiment', ...process.argv.slice(3)].join(' '),
     log: (line) => progress.log(line),

@@ -1,6 +1,6 @@
 // swat generate: stream a continuation of a prompt with the rolling cache (constant memory).
 
-import { selectBackend } from '../../backend/index.js';
+import { backendFrom } from '../backend.js';
 import { InputError } from '../../errors.js';
 import { generate } from '../../infer/generate.js';
 import { DEFAULT_SAMPLING } from '../../infer/sample.js';
@@ -40,7 +40,7 @@ export function promptIds(v: Parsed, tokenizer: Tokenizer | null, dir: string, t
 
 export function runGenerate(v: Parsed): void {
   const dir = required(str(v, 'model'), 'model', 'generate');
-  const { model, tokenizer } = loadModel(dir, selectBackend(str(v, 'backend')));
+  const { model, tokenizer } = loadModel(dir, backendFrom(v));
   let prompt = promptIds(v, tokenizer, dir, 'prompt');
   const docStart = model.config.eos_token_id ?? model.config.bos_token_id;
   if (prompt.length === 0) {

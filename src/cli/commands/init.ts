@@ -1,6 +1,6 @@
 // swat init: write a randomly initialised model directory.
 
-import { selectBackend } from '../../backend/index.js';
+import { backendFrom } from '../backend.js';
 import { SwatModel } from '../../model/model.js';
 import { saveModel } from '../../model/store.js';
 import { type CommandSpec, type Parsed, int, required, str } from '../args.js';
@@ -22,7 +22,7 @@ export function runInit(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'init');
   const tokenizer = tokenizerFromArgs(v);
   const config = configFromArgs(v, tokenizer);
-  const model = SwatModel.create(config, selectBackend(str(v, 'backend')), int(v, 'seed')!);
+  const model = SwatModel.create(config, backendFrom(v), int(v, 'seed')!);
   saveModel(out, model, tokenizer);
   process.stdout.write(`wrote ${out}\n${describeModel(config, tokenizer)}\n`);
 }

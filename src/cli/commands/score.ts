@@ -1,6 +1,6 @@
 // swat score: log-probability of every token of a text given the ones before it.
 
-import { selectBackend } from '../../backend/index.js';
+import { backendFrom } from '../backend.js';
 import { scoreTokens } from '../../infer/generate.js';
 import { loadModel } from '../../model/store.js';
 import { type CommandSpec, type Parsed, posInt, required, str } from '../args.js';
@@ -20,7 +20,7 @@ export const scoreCommand: CommandSpec = {
 
 export function runScore(v: Parsed): void {
   const dir = required(str(v, 'model'), 'model', 'score');
-  const { model, tokenizer } = loadModel(dir, selectBackend(str(v, 'backend')));
+  const { model, tokenizer } = loadModel(dir, backendFrom(v));
   const ids = promptIds(v, tokenizer, dir, 'text');
   const logprobs = scoreTokens(model, ids, posInt(v, 'chunk')!);
   process.stdout.write(JSON.stringify({ ids, logprobs }) + '\n');

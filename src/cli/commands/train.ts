@@ -1,6 +1,6 @@
 // swat train: train a model on text (the built-in corpus by default), resuming when --out holds a checkpoint.
 
-import { selectBackend } from '../../backend/index.js';
+import { backendFrom } from '../backend.js';
 import { openTokenCache } from '../../data/cache.js';
 import { InputError } from '../../errors.js';
 import { generate } from '../../infer/generate.js';
@@ -94,7 +94,7 @@ function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainDat
 
 export function runTrain(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'train');
-  const backend = selectBackend(str(v, 'backend'));
+  const backend = backendFrom(v);
   const progress = new Progress();
   let trainer: Trainer;
   if (Trainer.hasCheckpoint(out)) {
