@@ -100,7 +100,7 @@ export function runBench(v: Parsed): void {
     case 'decode': {
       const positions = [1024, 16384, 131072, ...(flag(v, 'long') ? [1048576] : [])];
       const progress = new Progress();
-      const r = benchDecode(be, a, positions, 64, (p) => progress.update(p, positions[positions.length - 1]!, 'tokens prefilled'));
+      const r = benchDecode(be, a, positions, 256, (p) => progress.update(p, positions[positions.length - 1]!, 'tokens prefilled'));
       progress.done();
       print(r, () => [
         table(['position', 'tokens/s', 'ms/token', 'cache', 'RSS'], r.rows.map((x) => [x.position, f1(x.tokens_per_s), x.ms_per_token.toFixed(3), mib(x.cache_bytes), mib(x.rss_bytes)])),
