@@ -13,3 +13,10 @@ export function backendFrom(v: Parsed): Backend {
   const threads = posInt(v, 'threads');
   return selectBackend(str(v, 'backend'), threads !== undefined ? { threads } : {});
 }
+
+/** "native (avx2, 2 threads)" or "reference": what a run log should say computed it. */
+export function describeBackend(be: Backend): string {
+  const b = be as Backend & { isa?: string; threads?: number };
+  const details = [b.isa, b.threads !== undefined ? `${b.threads} thread${b.threads === 1 ? '' : 's'}` : undefined].filter(Boolean);
+  return details.length ? `${be.name} (${details.join(', ')})` : be.name;
+}

@@ -1,6 +1,6 @@
 // swat train: train a model on text (the built-in corpus by default), resuming when --out holds a checkpoint.
 
-import { backendFrom } from '../backend.js';
+import { backendFrom, describeBackend } from '../backend.js';
 import { openTokenCache } from '../../data/cache.js';
 import { InputError } from '../../errors.js';
 import { generate } from '../../infer/generate.js';
@@ -117,7 +117,7 @@ export function runTrain(v: Parsed): void {
   }
   const { model, options: o } = trainer;
   progress.log(describeModel(model.config, trainer.tokenizer));
-  progress.log(`backend ${backend.name}, node ${process.version}; T ${o.seqLen}, batch ${o.batchSize}×${o.gradAccum}, ${o.maxSteps} steps, lr ${o.lr} → ${o.minLr}, warm-up ${o.warmupSteps}, weight decay ${o.weightDecay}, clip ${o.gradClip}, seed ${o.seed}`);
+  progress.log(`backend ${describeBackend(backend)}, node ${process.version}; T ${o.seqLen}, batch ${o.batchSize}×${o.gradAccum}, ${o.maxSteps} steps, lr ${o.lr} → ${o.minLr}, warm-up ${o.warmupSteps}, weight decay ${o.weightDecay}, clip ${o.gradClip}, seed ${o.seed}`);
   const valLoss = trainer.run((e) => {
     if (e.kind === 'step') {
       const eta = ((e.maxSteps - e.step) * o.batchSize * o.seqLen * o.gradAccum) / e.tokensPerSecond;
