@@ -45,13 +45,13 @@ const SMALL: Preset = {
   name: 'small', layers: 3, dim: 96, heads: 4, window: 32, intermediate: 256,
   tokensPerStep: 2048, steps: 1500, lr: 3e-3, minLr: 3e-4, warmup: 100, weightDecay: 0.1, gradClip: 1,
   evalInterval: 100, checkpointInterval: 250, evalTokens: 32768, probeSequences: 16,
-  decodePositions: [256, 1024, 4096, 16384], trainLengths: [32, 64, 128, 256, 512, 1024], retrievalWindow: 8, retrievalSteps: 1000, seed: 1234,
+  decodePositions: [256, 1024, 4096, 16384], trainLengths: [32, 64, 128, 256, 512, 1024, 2048, 4096], retrievalWindow: 8, retrievalSteps: 1000, seed: 1234,
 };
 
 const LARGE: Preset = {
   ...SMALL, name: 'large', layers: 4, dim: 128, heads: 4, window: 64, intermediate: 384,
   tokensPerStep: 4096, steps: 4000, lr: 2e-3, minLr: 2e-4, warmup: 200, evalInterval: 200, checkpointInterval: 500,
-  evalTokens: 65536, probeSequences: 32, decodePositions: [512, 2048, 8192, 32768], trainLengths: [64, 128, 256, 512, 1024, 2048], retrievalWindow: 16, retrievalSteps: 2000,
+  evalTokens: 65536, probeSequences: 32, decodePositions: [512, 2048, 8192, 32768], trainLengths: [64, 128, 256, 512, 1024, 2048, 4096, 8192], retrievalWindow: 16, retrievalSteps: 2000,
 };
 
 const TINY: Preset = {
