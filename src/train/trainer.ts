@@ -14,7 +14,7 @@ import { type F32Tensor, decodeSafetensors, encodeSafetensors } from '../io/safe
 import type { SwatModel } from '../model/model.js';
 import type { ParamBuffer } from '../model/params.js';
 import { loadModel, modelFiles } from '../model/store.js';
-import { linePlot } from '../plot/svg.js';
+import { writePlot } from '../plot/svg.js';
 import { Rng } from '../random.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { AdamW, clipGradients } from './optimizer.js';
@@ -53,6 +53,7 @@ export type TrainEvent =
 export const STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
+/** The loss curve, written as loss.svg and loss.png. */
 export const PLOT_FILE = 'loss.svg';
 
 interface TrainerState {
@@ -261,7 +262,7 @@ function trimMetrics(file: string, step: number): void {
   writeFileSync(file, keep.map((l) => l + '\n').join(''));
 }
 
-/** Renders metrics.jsonl as loss.svg: training loss (smoothed over ~2% of the run) and validation loss. */
+/** Renders metrics.jsonl as loss.svg and loss.png: training loss (smoothed over ~2% of the run) and validation loss. */
 export function writeLossPlot(dir: string): void {
   const file = join(dir, METRICS_FILE);
   if (!existsSync(file)) return;
@@ -278,8 +279,8 @@ export function writeLossPlot(dir: string): void {
     const w = train.slice(Math.max(0, i - k + 1), i + 1);
     return [s, w.reduce((a, p) => a + p[1], 0) / w.length] as [number, number];
   });
-  writeFileSync(join(dir, PLOT_FILE), linePlot({
+  writePlot(join(dir, 'loss'), {
     title: 'Training', xLabel: 'step', yLabel: 'loss (nats/token)',
     series: [{ name: 'train (smoothed)', points: smooth }, { name: 'validation', points: val }],
-  }));
+  });
 }

@@ -29,15 +29,15 @@ export const trainCommand: CommandSpec = {
     'seq-len': { type: 'string', arg: 'T', help: 'training sequence length (default: 4 × window)' },
     'batch-size': { type: 'string', arg: 'B', help: 'sequences per micro-batch', default: '8' },
     'grad-accum': { type: 'string', arg: 'K', help: 'micro-batches per optimiser step', default: '1' },
-    steps: { type: 'string', arg: 'N', help: 'optimiser steps in the whole run', default: '1000' },
+    steps: { type: 'string', arg: 'N', help: 'optimiser steps in the whole run', default: '2500' },
     lr: { type: 'string', arg: 'LR', help: 'peak learning rate', default: '3e-3' },
     'min-lr': { type: 'string', arg: 'LR', help: 'learning rate at the end of the cosine decay', default: '3e-4' },
     warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps', default: '40' },
     'weight-decay': { type: 'string', arg: 'WD', help: 'AdamW decoupled weight decay', default: '0.1' },
     'grad-clip': { type: 'string', arg: 'C', help: 'clip the global gradient norm (0 = off)', default: '1.0' },
-    'eval-interval': { type: 'string', arg: 'N', help: 'validate every N steps', default: '100' },
+    'eval-interval': { type: 'string', arg: 'N', help: 'validate every N steps', default: '250' },
     'eval-batches': { type: 'string', arg: 'N', help: 'validation batches', default: '4' },
-    'checkpoint-interval': { type: 'string', arg: 'N', help: 'checkpoint every N steps (and at the end)', default: '250' },
+    'checkpoint-interval': { type: 'string', arg: 'N', help: 'checkpoint every N steps (and at the end)', default: '500' },
     'val-fraction': { type: 'string', arg: 'F', help: 'share of documents held out for validation', default: '0.1' },
     seed: { type: 'string', arg: 'S', help: 'seed of initialisation and data order', default: '0' },
     'sample-tokens': { type: 'string', arg: 'N', help: 'tokens of sample text to print at the end (0 = none)', default: '300' },
@@ -127,7 +127,7 @@ export function runTrain(v: Parsed): void {
     }
   });
   progress.done();
-  process.stdout.write(`validation loss ${valLoss.toFixed(4)} nats/token after ${trainer.step} steps; model saved in ${out} (metrics: ${join(out, METRICS_FILE)}, plot: ${join(out, PLOT_FILE)})\n`);
+  process.stdout.write(`validation loss ${valLoss.toFixed(4)} nats/token after ${trainer.step} steps; model saved in ${out} (metrics: ${join(out, METRICS_FILE)}, loss curve: ${join(out, PLOT_FILE)} and .png)\n`);
   const sampleTokens = int(v, 'sample-tokens')!;
   if (sampleTokens > 0 && trainer.tokenizer) {
     const start = model.config.eos_token_id ?? trainer.tokenizer.eosId;
