@@ -10,10 +10,21 @@
 #define MR 6
 #define NR 16
 
+/* Asks for the C tile's lines before the k loop: when the tile accumulates across K blocks it has usually
+ * left L1 (often L2), and its loads at the end would otherwise stall the kernel for a cache miss. */
+TARGET static inline void prefetch_c(const float *c, long ldc) {
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; i++) {
+    __builtin_prefetch(c + i * ldc, 1, 3);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1, 3);
+  }
+}
+
 /* 6 × 16 register block: 12 accumulators, 2 loads of B and 6 broadcasts of A per k, so 12 FMAs per 8
  * loads. That fits the 16 ymm registers and keeps both FMA ports busy (latency 4 × 2 ports < 12 chains). */
 TARGET static void kernel_avx2(long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
   __m256 c0[MR], c1[MR];
+  prefetch_c(c, ldc);
 #pragma GCC unroll 6
   for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm256_setzero_ps();
   for (long k = 0; k < kc; k++) {
@@ -45,6 +56,7 @@ TARGET static void kernel_rm_avx2(long kc, const float *a, long lda, const float
                                   int accumulate) {
   __m256 c0[MR], c1[MR];
   const float *row[MR];
+  prefetch_c(c, ldc);
 #pragma GCC unroll 6
   for (int i = 0; i < MR; i++) {
     c0[i] = c1[i] = _mm256_setzero_ps();
