@@ -2,6 +2,8 @@
 // reports the best and the median run, and compares against quantities measured in the same process
 // (peak FLOP/s, the reference backend) rather than trusting absolute times.
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Backend } from '../backend/backend.js';
 
 export interface Timing {
@@ -67,4 +69,12 @@ export function fillRandom(x: Float32Array | Float64Array, scale = 1, seed = 1):
     s ^= s << 5;
     x[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * scale;
   }
+}
+
+/** Resident memory after a full garbage collection, so garbage left by earlier work (a prefill's chunks)
+ *  does not read as memory the measured state holds. */
+export function residentBytes(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().rss;
 }
