@@ -10,6 +10,7 @@ import { BYTE_TO_UNICODE, type SpecialToken, UNICODE_TO_BYTE } from './byte-leve
 import { MergeTable } from './merges.js';
 import { forEachGpt2Piece, utf8Runs } from './pretokenize.js';
 import type { Tokenizer } from './tokenizer.js';
+import { concatTokenBytes, tokenBytesOf } from './token-bytes.js';
 
 export interface ByteLevelBpeSpec {
   /** id → token string in the byte-to-unicode alphabet; null for the ids of special tokens. */
@@ -101,25 +102,12 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   }
 
   decodeBytes(ids: ArrayLike<number>): Uint8Array {
-    let total = 0;
-    for (let i = 0; i < ids.length; i++) total += this.tokenBytes(ids[i]!, i).length;
-    const out = new Uint8Array(total);
-    let n = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const b = this.bytesOf[ids[i]!]!;
-      out.set(b, n);
-      n += b.length;
-    }
-    return out;
+    return concatTokenBytes(this.bytesOf, ids);
   }
 
   /** The bytes of one token (empty for a special token). Throws InputError outside the vocabulary. */
   tokenBytes(id: number, position = 0): Uint8Array {
-    const b = Number.isInteger(id) ? this.bytesOf[id] : undefined;
-    if (b === undefined) {
-      throw new InputError(`decode: token id ${id} at position ${position} is outside the vocabulary [0, ${this.vocabSize})`);
-    }
-    return b;
+    return tokenBytesOf(this.bytesOf, id, position);
   }
 
   toJSON(): object {
