@@ -4,11 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, openSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, closeSync, existsSync, readdirSync, openSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import {
   MANIFEST_FILE,
@@ -23,31 +22,12 @@ import {
   splitDocuments,
   tokenizeDocuments,
 } from '../src/data/index.js';
-import { DataError } from '../src/errors.js';
 import { Rng } from '../src/random.js';
 import { ByteLevelTokenizer, type Tokenizer, llama2Tokenizer } from '../src/tokenizer/index.js';
 import { sampleBatch, validationBatches } from '../src/train/sampler.js';
+import { dataErrorOf, fixtureTree } from './support/files.js';
 
-const root = mkdtempSync(join(tmpdir(), 'swat-cache-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-function put(rel: string, content: string | Uint8Array): string {
-  const full = join(root, rel);
-  mkdirSync(join(full, '..'), { recursive: true });
-  writeFileSync(full, content);
-  return full;
-}
-
-function dataErrorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof DataError, `expected a DataError, got ${String(e)}`);
-    assert.ok(!e.message.includes('\n'), 'one line');
-    return e.message;
-  }
-  assert.fail('expected a DataError');
-}
+const { root, put } = fixtureTree('swat-cache-');
 
 const byte = new ByteLevelTokenizer();
 /** dist/, where the compiled modules a child process imports live. */

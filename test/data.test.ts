@@ -2,10 +2,9 @@
 // files, exact error messages, whole-document train/val split, the token stream, and the built-in books.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
   builtinCorpusPaths,
   type Document,
@@ -14,32 +13,12 @@ import {
   splitDocuments,
   tokenizeDocuments,
 } from '../src/data/index.js';
-import { DataError, InputError } from '../src/errors.js';
+import { InputError } from '../src/errors.js';
 import { Rng } from '../src/random.js';
 import { ByteLevelTokenizer } from '../src/tokenizer/index.js';
+import { dataErrorOf, fixtureTree } from './support/files.js';
 
-const root = mkdtempSync(join(tmpdir(), 'swat-data-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-/** Writes `content` to `root/rel`, creating folders; returns the full path. */
-function put(rel: string, content: string | Uint8Array): string {
-  const full = join(root, rel);
-  mkdirSync(join(full, '..'), { recursive: true });
-  writeFileSync(full, content);
-  return full;
-}
-
-/** Runs `fn` and returns the DataError message it throws (fails if it throws anything else or nothing). */
-function dataErrorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof DataError, `expected a DataError, got ${String(e)}`);
-    assert.ok(!e.message.includes('\n'), 'one line');
-    return e.message;
-  }
-  assert.fail('expected a DataError');
-}
+const { root, put } = fixtureTree('swat-data-');
 
 const corpus = join(root, 'corpus');
 put('corpus/a.txt', 'alpha');
