@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { makeConfig } from '../src/config.js';
 import { evaluateChoices, evaluateLambada, evaluatePerplexity, scoreChoices } from '../src/eval/choice.js';
+import { withWindow } from '../src/eval/score.js';
 import { passkeyPrompt, passkeyRetrieval } from '../src/eval/passkey.js';
 import {
   type ChoiceItem, hellaswagPreprocess, readArc, readBoolq, readChoiceTask, readHellaswag, readLambada, readPiqa, readSiqa, readWinogrande,
@@ -154,6 +155,23 @@ test('perplexity: per token equals per byte for ASCII bytes; bits per byte = log
   assert.ok(Math.abs(r.bitsPerByte - Math.log2(r.bytePerplexity)) < 1e-9);
   assert.ok(r.bytePerplexity < evaluatePerplexity(model(), tok, text).bytePerplexity);
   assert.equal(evaluatePerplexity(trained, tok, text, 30).bytes, 24);
+  assert.equal(r.context, null); // windowed: one pass
+});
+
+test('perplexity of a full-attention model: disjoint windows of its context, each after the previous token', () => {
+  const full = withWindow(trained, null);
+  const text = 'the cat sat on the mat. '.repeat(4);
+  const ids = [257, ...tok.encode(text)];
+  const r = evaluatePerplexity(full, tok, text, undefined, 10);
+  assert.equal(r.context, 10);
+  let nats = 0;
+  for (let s = 0; s + 1 < ids.length; s += 10) nats -= scoreTokens(full, ids.slice(s, s + 11)).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(r.tokenPerplexity - Math.exp(nats / (ids.length - 1))) < 1e-6 * r.tokenPerplexity);
+  // One window covering everything is plain full-sequence scoring.
+  const whole = -scoreTokens(full, ids).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(evaluatePerplexity(full, tok, text, undefined, 1000).tokenPerplexity - Math.exp(whole / (ids.length - 1))) < 1e-6 * r.tokenPerplexity);
+  assert.equal(evaluatePerplexity(full, tok, text).context, full.config.max_position_embeddings);
+  assert.throws(() => evaluatePerplexity(full, tok, text, undefined, 0), /context must be a positive integer/);
 });
 
 test('passkey prompts: the key is stated twice, the distance is what was asked for, and trials are scored', () => {

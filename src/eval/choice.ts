@@ -98,6 +98,10 @@ export function evaluateLambada(model: SwatModel, tokenizer: Tokenizer, all: Lam
 }
 
 export interface PerplexityResult {
+  /** Tokens each prediction could see at most: null when the text was scored as one sequence (a windowed
+   *  model, whose memory is constant anyway), else the length of the disjoint windows a full-attention model
+   *  was scored in. */
+  context: number | null;
   tokens: number;
   bytes: number;
   words: number;
@@ -107,9 +111,13 @@ export interface PerplexityResult {
   bitsPerByte: number;
 }
 
-/** Perplexity of `text` scored as one document after EOS, in constant memory. `maxBytes` truncates the text
- *  at a line break first (WikiText-2's test split is 1.3 MB). */
-export function evaluatePerplexity(model: SwatModel, tokenizer: Tokenizer, text: string, maxBytes?: number): PerplexityResult {
+/** Perplexity of `text` as one document after EOS. A windowed model scores it in one pass in constant
+ *  memory. A full-attention model would cost O(N²) and run past the positions it was trained on, so it is
+ *  scored in disjoint windows of `context` tokens (default: its max_position_embeddings), each conditioned on
+ *  the last token before it, as lm-evaluation-harness's rolling log-likelihood does. `maxBytes` truncates the
+ *  text at a line break first (WikiText-2's test split is 1.3 MB). */
+export function evaluatePerplexity(model: SwatModel, tokenizer: Tokenizer, text: string, maxBytes?: number, context?: number): PerplexityResult {
+  if (context !== undefined && (!Number.isInteger(context) || context < 1)) throw new InputError(`context must be a positive integer, got ${context}`);
   let t = text;
   if (maxBytes !== undefined && utf8.encode(t).length > maxBytes) {
     t = Buffer.from(utf8.encode(t).subarray(0, maxBytes)).toString('utf8');
@@ -118,12 +126,14 @@ export function evaluatePerplexity(model: SwatModel, tokenizer: Tokenizer, text:
   }
   const ids = tokenizer.encode(t);
   if (ids.length === 0) throw new DataError('perplexity: the text is empty');
-  const logprobs = scoreTokens(model, [tokenizer.eosId, ...ids]);
-  const nats = -logprobs.reduce((a, b) => a + b, 0);
+  const all = [tokenizer.eosId, ...ids];
+  const span = model.config.window_size === null ? context ?? model.config.max_position_embeddings : all.length;
+  let nats = 0;
+  for (let s = 0; s + 1 < all.length; s += span) nats -= scoreTokens(model, all.slice(s, s + span + 1)).reduce((a, b) => a + b, 0);
   const bytes = utf8.encode(t).length;
   const words = t.split(/\s+/).filter((w) => w !== '').length;
   return {
-    tokens: ids.length, bytes, words,
+    context: model.config.window_size === null ? span : null, tokens: ids.length, bytes, words,
     tokenPerplexity: Math.exp(nats / ids.length), bytePerplexity: Math.exp(nats / bytes), wordPerplexity: Math.exp(nats / Math.max(1, words)),
     bitsPerByte: nats / Math.LN2 / bytes,
   };

@@ -53,6 +53,7 @@ export const evalCommand: CommandSpec = {
     wikitext: { type: 'string', arg: 'FILE', help: 'tasks: WikiText text file (perplexity)' },
     limit: { type: 'string', arg: 'N', help: 'tasks: score only the first N items of each task' },
     'max-bytes': { type: 'string', arg: 'N', help: 'tasks: score at most N bytes of the WikiText file' },
+    context: { type: 'string', arg: 'N', help: "tasks: WikiText windows for a full-attention model (default: its max_position_embeddings)" },
     distances: { type: 'string', arg: 'LIST', help: 'passkey: comma-separated distances in tokens (default: ½, 1, 2, 4, 8 × the receptive field)' },
     trials: { type: 'string', arg: 'N', help: 'passkey: trials per distance', default: '10' },
     length: { type: 'string', arg: 'T', help: 'probe: chunk length (default: 4ω, or 128 without a window)' },
@@ -170,7 +171,7 @@ function runTasks(v: Parsed, m: Loaded, progress: Progress): void {
   const wikitext = str(v, 'wikitext');
   if (wikitext !== undefined) {
     progress.log(`wikitext: scoring ${wikitext}`);
-    const r = evaluatePerplexity(m.model, m.tokenizer, readFileSync(wikitext, 'utf8'), posInt(v, 'max-bytes'));
+    const r = evaluatePerplexity(m.model, m.tokenizer, readFileSync(wikitext, 'utf8'), posInt(v, 'max-bytes'), posInt(v, 'context'));
     results['wikitext'] = r;
     rows.push(['wikitext', `${r.bytes} B`, '-', '-', `word ppl ${r.wordPerplexity.toFixed(2)}, byte ppl ${r.bytePerplexity.toFixed(3)}, ${r.bitsPerByte.toFixed(3)} bits/byte`]);
   }

@@ -77,7 +77,7 @@ export function zeroShot(ctx: StudyContext): StudyResult {
     name: 'zero-shot',
     title: 'Zero-shot accuracy and WikiText perplexity (Table 1 analogue)',
     sections: [
-      `Four models trained on the same tokens at T = ${4 * p.window} (SWAT: window ${p.window}). PIQA validation (${piqa.length} items, lm-evaluation-harness prompts, accuracy ± standard error) and the first ${WIKITEXT_BYTES.toLocaleString('en-US')} bytes of WikiText-2 test (word-level, <unk> tokens), scored as one document in constant memory. Task files from ${ctx.evalData}. At this size every model is expected near PIQA's chance level of 0.5.`,
+      `Four models trained on the same tokens at T = ${4 * p.window} (SWAT: window ${p.window}). PIQA validation (${piqa.length} items, lm-evaluation-harness prompts, accuracy ± standard error) and the first ${WIKITEXT_BYTES.toLocaleString('en-US')} bytes of WikiText-2 test (word-level, <unk> tokens), scored as one document (SWAT in one constant-memory pass; Transformer++ in disjoint windows of its training length, as lm-evaluation-harness does). Task files from ${ctx.evalData}. At this size every model is expected near PIQA's chance level of 0.5.`,
       mdTable(['model', 'PIQA acc', 'PIQA acc_norm', 'WikiText-2 bits/byte', 'byte ppl', 'word ppl'],
         rows.map((r) => [r.label, `${f3(r.piqa.acc)} ± ${f3(r.piqa.accStderr)}`, `${f3(r.piqa.accNorm)} ± ${f3(r.piqa.accNormStderr)}`, f3(r.wikitext.bitsPerByte), f3(r.wikitext.bytePerplexity), r.wikitext.wordPerplexity.toFixed(1)])),
     ],
