@@ -2,37 +2,15 @@
 // line on stderr naming the problem, a non-zero exit, and no stack trace.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fails, ok, swat } from './support/cli.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const env = { ...process.env, SWAT_BACKEND: 'reference' };
 
-function swat(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
-function ok(...args: string[]): string {
-  const r = swat(...args);
-  assert.equal(r.code, 0, `swat ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
 
-/** Runs a command that must fail with exactly `message` as its single stderr line. */
-function fails(message: string | RegExp, ...args: string[]): void {
-  const r = swat(...args);
-  assert.notEqual(r.code, 0, `swat ${args.join(' ')} should fail`);
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.err}`);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'stack trace printed');
-  if (typeof message === 'string') assert.equal(lines[0], `swat: error: ${message}`);
-  else assert.match(lines[0]!, message);
-}
 
 const root = mkdtempSync(join(tmpdir(), 'swat-cli-'));
 const model = join(root, 'model');

@@ -2,35 +2,17 @@
 // one-line errors for bad input.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { fails, ok } from './support/cli.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FIX = fileURLToPath(new URL('../../test/fixtures/eval/', import.meta.url));
-const env = { ...process.env, SWAT_BACKEND: 'reference' };
 
-function swat(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
 
-function ok(...args: string[]): string {
-  const r = swat(...args);
-  assert.equal(r.code, 0, `swat ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
 
-function failsWith(pattern: RegExp, ...args: string[]): void {
-  const r = swat(...args);
-  assert.notEqual(r.code, 0);
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, r.err);
-  assert.match(lines[0]!, pattern);
-}
 
 const root = mkdtempSync(join(tmpdir(), 'swat-eval-cli-'));
 const model = join(root, 'model');
@@ -49,8 +31,8 @@ test('eval length: default lengths ω … 64ω, a window override, JSON rows and
   // One byte per token except the EOS between the two halves of the split (it predicts no bytes).
   for (const x of r.rows) assert.ok(x.loss > 0 && Math.abs(x.bitsPerByte / (x.loss / Math.LN2) - 1) < 0.05, JSON.stringify(x));
   for (const f of ['length.json', 'length-loss.svg', 'length-loss.png', 'length-positions.png']) assert.ok(existsSync(join(out, f)), f);
-  failsWith(/--window must be a positive integer or 'none', got '0'/, 'eval', 'length', '--model', model, '--window', '0');
-  failsWith(/--split must be val or all/, 'eval', 'length', '--model', model, '--data', text, '--split', 'test');
+  fails(/--window must be a positive integer or 'none', got '0'/, 'eval', 'length', '--model', model, '--window', '0');
+  fails(/--split must be val or all/, 'eval', 'length', '--model', model, '--data', text, '--split', 'test');
 });
 
 test('eval tasks: every named task in the table and JSON; none named is an error', () => {
@@ -62,8 +44,8 @@ test('eval tasks: every named task in the table and JSON; none named is an error
   const r = JSON.parse(ok(...args, '--json', '--limit', '1')) as { results: Record<string, { items?: number; acc?: number; bytes?: number }> };
   assert.equal(r.results['piqa']!.items, 1);
   assert.ok(r.results['wikitext']!.bytes! <= 500);
-  failsWith(/name at least one task file/, 'eval', 'tasks', '--model', model);
-  failsWith(/piqa-labels-short\.lst: 2 labels for 3 items/, 'eval', 'tasks', '--model', model, '--piqa', FIX + 'piqa.jsonl', '--piqa-labels', FIX + 'piqa-labels-short.lst');
+  fails(/name at least one task file/, 'eval', 'tasks', '--model', model);
+  fails(/piqa-labels-short\.lst: 2 labels for 3 items/, 'eval', 'tasks', '--model', model, '--piqa', FIX + 'piqa.jsonl', '--piqa-labels', FIX + 'piqa-labels-short.lst');
 });
 
 test('eval passkey and probe: rows per distance, the receptive-field bound checked exactly', () => {
@@ -80,5 +62,5 @@ test('eval passkey and probe: rows per distance, the receptive-field bound check
   assert.equal(r.influence.farthest, 6);
   assert.ok(existsSync(join(out, 'probe-variance.png')));
   assert.match(readFileSync(join(out, 'probe.json'), 'utf8'), /"boost"/);
-  failsWith(/--model is required/, 'eval', 'probe');
+  fails(/--model is required/, 'eval', 'probe');
 });

@@ -1,0 +1,38 @@
+// Running the swat command as a user does, for the CLI tests: a real process on the compiled entry point,
+// on the reference backend (so the tests do not depend on the native build).
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const env = { ...process.env, SWAT_BACKEND: 'reference' };
+
+export function swat(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** Runs a command that must succeed; returns its stdout and stderr. */
+export function succeeds(...args: string[]): { out: string; err: string } {
+  const r = swat(...args);
+  assert.equal(r.code, 0, `swat ${args.join(' ')} failed: ${r.err}`);
+  return r;
+}
+
+/** Runs a command that must succeed; returns its stdout. */
+export function ok(...args: string[]): string {
+  return succeeds(...args).out;
+}
+
+/** Runs a command that must fail with one stderr line, no stack trace: exactly `swat: error: <message>`
+ *  for a string, or a line matching a pattern. */
+export function fails(message: string | RegExp, ...args: string[]): void {
+  const r = swat(...args);
+  assert.notEqual(r.code, 0, `swat ${args.join(' ')} should fail`);
+  const lines = r.err.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.err}`);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'stack trace printed');
+  if (typeof message === 'string') assert.equal(lines[0], `swat: error: ${message}`);
+  else assert.match(lines[0]!, message);
+}
