@@ -102,7 +102,7 @@ test('raster text: glyph ink lands where the font says, and rotated text runs up
   for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) if (v.pixel(x, y)[0] === 0) ink++;
   assert.equal(ink, 7 + 4); // same number of ink pixels as upright
   assert.equal(Raster.textWidth('ab', 2), (2 * 6 - 1) * 2);
-  assert.ok(hasGlyph('ω') && hasGlyph('σ') && !hasGlyph('€'));
+  assert.ok(hasGlyph('ω') && hasGlyph('σ') && hasGlyph('µ') && !hasGlyph('€'));
   assert.equal(glyph('g').length, 9);
   assert.equal(glyph('€').flat().filter(Boolean).length, 5 * 2 + 5 * 2);
 });

@@ -1,6 +1,6 @@
-// A 5×7 bitmap font (printable ASCII plus the few symbols plot labels use: ω σ δ μ × − · → ≤ ≥ ≈ ² ±), drawn
+// A 5×7 bitmap font (printable ASCII plus the few symbols plot labels use: ω σ δ μ µ … × − · → ≤ ≥ ≈ ² ±), drawn
 // for this project so PNG plots need no font file and no system fonts. Each glyph is rows of '#' (ink) and
-// '.' separated by '|': rows 0–6 sit on the baseline, rows 7–8 (only g j p q y , ; μ) hang below it.
+// '.' separated by '|': rows 0–6 sit on the baseline, rows 7–8 (only g j p q y , ; μ µ) hang below it.
 // Not a text engine: no kerning, no hinting, no other scripts (unknown characters draw as a box).
 
 export const GLYPH_WIDTH = 5;
@@ -108,6 +108,8 @@ const GLYPHS: Record<string, string> = {
   'σ': '.....|.....|.####|#..#.|#...#|#...#|.###.',
   'δ': '.##..|#....|.#...|.###.|#...#|#...#|.###.',
   'μ': '.....|.....|#...#|#...#|#...#|##..#|#.##.|#....|#....',
+  'µ': '.....|.....|#...#|#...#|#...#|##..#|#.##.|#....|#....', // micro sign, drawn as μ
+  '…': '.....|.....|.....|.....|.....|.....|#.#.#',
   '×': '.....|#...#|.#.#.|..#..|.#.#.|#...#|.....',
   '−': '.....|.....|.....|#####|.....|.....|.....',
   '–': '.....|.....|.....|#####|.....|.....|.....',
