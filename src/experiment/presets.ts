@@ -38,8 +38,8 @@ export interface Preset {
 }
 
 // Why these numbers: byte-level text needs a few million tokens before a 3-layer model writes words;
-// 1,500 steps of 2,048 tokens is 3M tokens, about 7 minutes per run at the native backend's ~8k tokens/s
-// on 2 cores, so the five-run ablation fits in under an hour. A peak lr of 3e-3 with 100 warm-up steps is
+// 1,500 steps of 2,048 tokens is 3M tokens, 2–8 minutes per run at the native backend's 8–30k tokens/s on
+// 2 cores (depending on what else runs), so even the five-run ablation finishes well under an hour. A peak lr of 3e-3 with 100 warm-up steps is
 // `swat train`'s tuned default for models of this width.
 const SMALL: Preset = {
   name: 'small', layers: 3, dim: 96, heads: 4, window: 32, intermediate: 256,
