@@ -107,6 +107,11 @@ export function uniform(rng: Rng, n: number, range: number): Float64Array {
 
 const DEFAULT_TOL = 1e-5;
 
+/** The fields every case builder fills the same way from its options. */
+function caseDefaults(o: CaseOptions): Pick<OpCase, 'range' | 'tol' | 'gradcheck' | 'zeroGrads'> {
+  return { range: o.range ?? 1, tol: o.tol ?? DEFAULT_TOL, gradcheck: o.gradcheck ?? true, zeroGrads: o.zeroGrads ?? [] };
+}
+
 interface CaseOptions {
   range?: number;
   tol?: number;
@@ -125,12 +130,9 @@ export function matmulCase(p: MatmulParams, o: CaseOptions = {}): OpCase {
   return {
     name: `matmul ${M}x${N}x${K} ${layout}${accumulate ? ' acc' : ''}`,
     op: 'matmul',
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: ['A', 'B'],
     lossOutputs: ['C'],
-    gradcheck: o.gradcheck ?? true,
-    zeroGrads: o.zeroGrads ?? [],
     makeInputs(seed) {
       const rng = new Rng(seed);
       const r = o.range ?? 1;
@@ -169,12 +171,9 @@ export function embeddingCase(V: number, D: number, ids: readonly number[], o: C
   return {
     name: `embedding V${V} D${D} N${N} ids[${ids.join(',')}]`,
     op: 'embedding',
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: ['table'],
     lossOutputs: ['out'],
-    gradcheck: o.gradcheck ?? true,
-    zeroGrads: o.zeroGrads ?? [],
     makeInputs(seed) {
       const rng = new Rng(seed);
       return {
@@ -201,12 +200,9 @@ export function rmsnormCase(N: number, D: number, o: CaseOptions & { eps?: numbe
   return {
     name: `rmsnorm N${N} D${D} eps${eps} range${o.range ?? 1}`,
     op: 'rmsnorm',
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: ['x', 'g'],
     lossOutputs: ['out'],
-    gradcheck: o.gradcheck ?? true,
-    zeroGrads: o.zeroGrads ?? [],
     makeInputs(seed) {
       const rng = new Rng(seed);
       const g = uniform(rng, D, 1).map((v) => Math.fround(1 + 0.5 * v)); // gains near their init of 1
@@ -243,12 +239,9 @@ export function ropeCase(p: RopeParams, o: CaseOptions = {}): OpCase {
   return {
     name: `rope B${B} T${T} H${H} Dh${Dh} pos0 ${pos0} theta${theta}`,
     op: 'rope',
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: ['x'],
     lossOutputs: ['out'],
-    gradcheck: o.gradcheck ?? true,
-    zeroGrads: o.zeroGrads ?? [],
     makeInputs(seed) {
       const rng = new Rng(seed);
       return { floats: { x: uniform(rng, n, o.range ?? 1) }, ints: {}, dOut: { out: uniform(rng, n, 1) } };
@@ -297,12 +290,9 @@ export function attentionCase(p: AttentionParams, o: CaseOptions = {}): OpCase {
       `attention ${p.activation} B${p.B} Tq${p.Tq} Tk${Tk} kvStride${kvStride} H${p.H} Dh${p.Dh} ` +
       `w${p.window ?? 'null'}${alibi}${p.bias ? ` bias${p.bias}` : ''} range${o.range ?? 1}`,
     op: 'attention',
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: ['q', 'k', 'v'],
     lossOutputs: ['out'],
-    gradcheck: o.gradcheck ?? true,
-    zeroGrads: o.zeroGrads ?? [],
     makeInputs(seed) {
       const rng = new Rng(seed);
       const r = o.range ?? 1;
@@ -338,12 +328,9 @@ export function swigluCase(N: number, I: number, o: CaseOptions = {}): OpCase {
   return {
     name: `swiglu N${N} I${I} range${o.range ?? 1}`,
     op: 'swiglu',
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: ['gu'],
     lossOutputs: ['out'],
-    gradcheck: o.gradcheck ?? true,
-    zeroGrads: o.zeroGrads ?? [],
     makeInputs(seed) {
       const rng = new Rng(seed);
       return {
@@ -372,12 +359,9 @@ export function crossEntropyCase(V: number, targets: readonly number[], o: CaseO
   return {
     name: `crossEntropy N${N} V${V} targets[${targets.join(',')}] range${o.range ?? 1}`,
     op: 'crossEntropy',
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: ['logits'],
     lossOutputs: ['losses'],
-    gradcheck: o.gradcheck ?? true,
-    zeroGrads: o.zeroGrads ?? [],
     makeInputs(seed) {
       const rng = new Rng(seed);
       const logits = uniform(rng, N * V, o.range ?? 1);
@@ -403,8 +387,7 @@ export function elementwiseCase(op: 'add' | 'scale' | 'sumSquares', n: number, o
   return {
     name: `${op} n${n} range${o.range ?? 1}`,
     op,
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: [],
     lossOutputs: [],
     gradcheck: false,
@@ -433,8 +416,7 @@ export function adamwCase(n: number, steps: number, o: CaseOptions = {}): OpCase
   return {
     name: `adamw n${n} steps${steps}`,
     op: 'adamw',
-    range: o.range ?? 1,
-    tol: o.tol ?? DEFAULT_TOL,
+    ...caseDefaults(o),
     wrt: [],
     lossOutputs: [],
     gradcheck: false,
