@@ -11,6 +11,7 @@ import { MergeTable } from './merges.js';
 import { forEachGpt2Piece, utf8Runs } from './pretokenize.js';
 import type { Tokenizer } from './tokenizer.js';
 import { concatTokenBytes, tokenBytesOf } from './token-bytes.js';
+import { byteLevelBpeJson } from './tokenizer-json.js';
 
 export interface ByteLevelBpeSpec {
   /** id → token string in the byte-to-unicode alphabet; null for the ids of special tokens. */
@@ -163,44 +164,4 @@ function mergeIds(idOf: Map<string, number>, a: string, b: string, rank: number,
     throw new InputError(`${name}: model.merges[${rank}] ${JSON.stringify(`${a} ${b}`)} needs token ${JSON.stringify(missing)}, which is not in the vocabulary`);
   }
   return [ia, ib, ic];
-}
-
-/** The tokenizer.json object, with every field Hugging Face's `tokenizers` writes. No post_processor: encode
- *  adds no BOS/EOS on its own. Merges are "left right" strings: byte-alphabet tokens never contain a space. */
-function byteLevelBpeJson(spec: ByteLevelBpeSpec): object {
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: spec.useRegex };
-  // Entries, not assignments: a token may be spelled "__proto__".
-  const entries: [string, number][] = [];
-  spec.tokens.forEach((t, id) => {
-    if (t !== null) entries.push([t, id]);
-  });
-  if (spec.specialsInVocab) for (const s of spec.specials) entries.push([s.content, s.id]);
-  const vocab = Object.fromEntries(entries);
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: spec.specials.map(addedToken),
-    normalizer: null,
-    pre_tokenizer: byteLevel,
-    post_processor: null,
-    decoder: byteLevel,
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: spec.merges.map(([a, b]) => `${a} ${b}`),
-    },
-  };
-}
-
-/** One entry of tokenizer.json's added_tokens. */
-export function addedToken(s: SpecialToken): object {
-  return { id: s.id, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
 }

@@ -5,6 +5,7 @@
 
 import { InputError } from '../errors.js';
 import type { Tokenizer } from './tokenizer.js';
+import { byteLevelBpeJson } from './tokenizer-json.js';
 
 export const BOS_TOKEN = '<|bos|>';
 export const EOS_TOKEN = '<|endoftext|>';
@@ -80,42 +81,11 @@ export class ByteLevelTokenizer implements Tokenizer {
   }
 
   toJSON(): object {
-    return byteLevelTokenizerJson();
-  }
-}
-
-/** The tokenizer.json object: every field Hugging Face's `tokenizers` writes, so its loader and the ports of
- *  it find what they expect. No post_processor: like `encode`, it adds no BOS/EOS on its own. */
-function byteLevelTokenizerJson(): object {
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false };
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: SPECIAL_TOKENS.map((s) => ({
-      id: s.id,
-      content: s.content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
-    normalizer: null,
-    pre_tokenizer: byteLevel,
-    post_processor: null,
-    decoder: byteLevel,
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab: Object.fromEntries(BYTE_TO_UNICODE.map((c, b) => [c, b])),
+    return byteLevelBpeJson({
+      tokens: [...BYTE_TO_UNICODE, ...SPECIAL_TOKENS.map(() => null)],
       merges: [],
-    },
-  };
+      specials: SPECIAL_TOKENS,
+      useRegex: false,
+    });
+  }
 }

@@ -16,7 +16,7 @@
 
 import { InputError } from '../errors.js';
 import type { SpecialToken } from './byte-level.js';
-import { addedToken } from './bpe.js';
+import { addedToken } from './tokenizer-json.js';
 import { MergeTable } from './merges.js';
 import { utf8Runs } from './pretokenize.js';
 import type { Tokenizer } from './tokenizer.js';
