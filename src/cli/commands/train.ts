@@ -5,7 +5,7 @@ import { openTokenCache } from '../../data/cache.js';
 import { InputError } from '../../errors.js';
 import { generate } from '../../infer/generate.js';
 import { SwatModel } from '../../model/model.js';
-import { loadModel } from '../../model/store.js';
+import { loadModel, readModelConfig } from '../../model/store.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { type TrainData, type TrainOptions, Trainer, METRICS_FILE, PLOT_FILE } from '../../train/trainer.js';
 import { type CommandSpec, type Parsed, int, list, num, posInt, required, str } from '../args.js';
@@ -98,11 +98,11 @@ export function runTrain(v: Parsed): void {
   const progress = new Progress();
   let trainer: Trainer;
   if (Trainer.hasCheckpoint(out)) {
-    const { tokenizer } = loadModel(out, backend);
+    const { tokenizer } = readModelConfig(out); // the weights are read once, by resume
     if (!tokenizer) throw new InputError(`${out} has no tokenizer: cannot tokenize training text`);
     const steps = v['steps'] !== trainCommand.options['steps']!.default ? posInt(v, 'steps') : undefined;
     trainer = Trainer.resume(out, backend, loadData(v, tokenizer, progress), steps !== undefined ? { maxSteps: steps } : {});
-    progress.log(`resuming ${out} at step ${trainer.step}`);
+    progress.log(`resuming ${out} at step ${trainer.step} (model and training options come from the checkpoint; --steps can change the length)`);
   } else {
     let model: SwatModel;
     let tokenizer: Tokenizer | null;
