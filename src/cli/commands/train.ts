@@ -1,6 +1,7 @@
 // swat train: train a model on text (the built-in corpus by default), resuming when --out holds a checkpoint.
 
 import { backendFrom, describeBackend } from '../backend.js';
+import type { Backend } from '../../backend/backend.js';
 import { openTokenCache } from '../../data/cache.js';
 import { InputError } from '../../errors.js';
 import { generate } from '../../infer/generate.js';
@@ -16,6 +17,9 @@ import { dirname, join, resolve } from 'node:path';
 
 // Defaults sized so that `swat train` with no flags visibly learns the built-in corpus in a few minutes
 // on a laptop CPU with the reference backend.
+const DEFAULT_STEPS = 2500;
+const REFERENCE_DEFAULT_STEPS = 100;
+
 export const trainCommand: CommandSpec = {
   name: 'train',
   summary: 'train a model on text files (default: the built-in Gutenberg corpus); resumes when --out holds a checkpoint',
@@ -29,7 +33,7 @@ export const trainCommand: CommandSpec = {
     'seq-len': { type: 'string', arg: 'T', help: 'training sequence length (default: 4 × window)' },
     'batch-size': { type: 'string', arg: 'B', help: 'sequences per micro-batch', default: '8' },
     'grad-accum': { type: 'string', arg: 'K', help: 'micro-batches per optimiser step', default: '1' },
-    steps: { type: 'string', arg: 'N', help: 'optimiser steps in the whole run', default: '2500' },
+    steps: { type: 'string', arg: 'N', help: `optimiser steps in the whole run (default: ${DEFAULT_STEPS}, or ${REFERENCE_DEFAULT_STEPS} on the reference backend, which is ~50× slower)` },
     lr: { type: 'string', arg: 'LR', help: 'peak learning rate', default: '3e-3' },
     'min-lr': { type: 'string', arg: 'LR', help: 'learning rate at the end of the cosine decay', default: '3e-4' },
     warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps', default: '40' },
@@ -44,13 +48,13 @@ export const trainCommand: CommandSpec = {
   },
 };
 
-function trainOptions(v: Parsed, window: number | null): TrainOptions {
+function trainOptions(v: Parsed, window: number | null, maxSteps: number): TrainOptions {
   const seqLen = posInt(v, 'seq-len') ?? 4 * (window ?? 64);
   return {
     seqLen,
     batchSize: posInt(v, 'batch-size')!,
     gradAccum: posInt(v, 'grad-accum')!,
-    maxSteps: posInt(v, 'steps')!,
+    maxSteps,
     lr: num(v, 'lr')!,
     minLr: num(v, 'min-lr')!,
     warmupSteps: int(v, 'warmup')!,
@@ -92,6 +96,15 @@ function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainDat
 }
 
 
+/** --steps, or a default sized for a couple of minutes on the backend in use. */
+function defaultSteps(v: Parsed, backend: Backend, progress: Progress): number {
+  const steps = posInt(v, 'steps');
+  if (steps !== undefined) return steps;
+  if (backend.name !== 'reference') return DEFAULT_STEPS;
+  progress.log(`the reference backend is slow: training ${REFERENCE_DEFAULT_STEPS} steps instead of ${DEFAULT_STEPS} (set --steps to choose)`);
+  return REFERENCE_DEFAULT_STEPS;
+}
+
 export function runTrain(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'train');
   const backend = backendFrom(v);
@@ -100,7 +113,7 @@ export function runTrain(v: Parsed): void {
   if (Trainer.hasCheckpoint(out)) {
     const { tokenizer } = readModelConfig(out); // the weights are read once, by resume
     if (!tokenizer) throw new InputError(`${out} has no tokenizer: cannot tokenize training text`);
-    const steps = v['steps'] !== trainCommand.options['steps']!.default ? posInt(v, 'steps') : undefined;
+    const steps = posInt(v, 'steps');
     trainer = Trainer.resume(out, backend, loadData(v, tokenizer, progress), steps !== undefined ? { maxSteps: steps } : {});
     progress.log(`resuming ${out} at step ${trainer.step} (model and training options come from the checkpoint; --steps can change the length)`);
   } else {
@@ -113,7 +126,7 @@ export function runTrain(v: Parsed): void {
       model = SwatModel.create(configFromArgs(v, tokenizer), backend, int(v, 'seed')!);
     }
     if (!tokenizer) throw new InputError('the model has no tokenizer (raw token ids): cannot tokenize training text');
-    trainer = Trainer.start(model, tokenizer, loadData(v, tokenizer, progress), trainOptions(v, model.config.window_size), out);
+    trainer = Trainer.start(model, tokenizer, loadData(v, tokenizer, progress), trainOptions(v, model.config.window_size, defaultSteps(v, backend, progress)), out);
   }
   const { model, options: o } = trainer;
   progress.log(describeModel(model.config, trainer.tokenizer));
