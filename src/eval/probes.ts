@@ -27,7 +27,8 @@ export interface SinkHead {
   share: number;
   /** Mean score (pre-activation logit) on position 0 minus the mean score the same head gives a later,
    *  ordinary key at the same distance: ALiBi favours or penalises distance by design, so only this
-   *  difference isolates a preference for the first token itself. e^boost is the attention multiplier. */
+   *  difference isolates a preference for the first token itself. For softmax e^boost multiplies the
+   *  attention weight (the row normalisation cancels); for sigmoid it multiplies the odds σ/(1 − σ). */
   boost: number;
 }
 

@@ -8,8 +8,9 @@ import { type TrainedRun, cachedEval, ensureRun } from '../runs.js';
 import { ablationRuns } from './ablation.js';
 import { type StudyContext, swatRun, vanillaRun } from './context.js';
 
-/** Thresholds of "a sink": the first token's attention multiplied by e ≈ 2.7 over an ordinary key at the same
- *  distance, or its residual-stream variance twice that of other positions. */
+/** Thresholds of "a sink": the first token's score e-fold (1 nat) above an ordinary key's at the same distance
+ *  (softmax: 2.7× the weight; sigmoid: 2.7× the odds), or its residual-stream variance twice that of other
+ *  positions. */
 const BOOST_SINK = 1;
 const VARIANCE_SINK = 2;
 
@@ -73,7 +74,7 @@ export function sink(ctx: StudyContext): StudyResult {
     name: 'sink',
     title: 'Attention sink and hidden-state variance (SWAT.md §7.4)',
     sections: [
-      `Each model is probed on ${p.probeSequences} held-out chunks of its training length. *first*: mean attention weight on position 0 over the queries that see it; *others*: mean weight on their other keys; *share*: position 0's part of each row's total; *boost*: score of position 0 minus the score the same head gives ordinary keys at the same distance (nats; e^boost is the attention multiplier). Residual variance is over the hidden dimension, residual stream l = output of layer l.`,
+      `Each model is probed on ${p.probeSequences} held-out chunks of its training length. *first*: mean attention weight on position 0 over the queries that see it; *others*: mean weight on their other keys; *share*: position 0's part of each row's total; *boost*: score of position 0 minus the score the same head gives ordinary keys at the same distance (nats; for softmax e^boost multiplies the attention weight, for sigmoid the odds σ/(1 − σ)). Residual variance is over the hidden dimension, residual stream l = output of layer l.`,
       '### Summary',
       mdTable(['model', 'max boost', 'at', 'max first/others', 'mean share', 'max variance ratio', 'at layer'],
         sums.map((s) => [s.label, f2(s.maxBoost), s.maxBoostAt, f2(s.maxRatio), f3(s.meanShare), f2(s.maxVarRatio), s.maxVarLayer])),
