@@ -56,8 +56,18 @@ export function parseCommand(c: CommandSpec, argv: string[]): Parsed {
     values['_'] = sub;
   }
   if (positionals.length) throw new InputError(`swat ${c.name}: unexpected argument '${positionals[0]}' (see swat ${c.name} --help)`);
+  const explicit = new Set(Object.keys(values).filter((k) => values[k] !== undefined));
+  Object.defineProperty(values, GIVEN, { value: explicit, enumerable: false });
   for (const [name, o] of Object.entries(c.options)) if (values[name] === undefined && o.default !== undefined) values[name] = o.default;
   return values;
+}
+
+const GIVEN = Symbol('given');
+
+/** Whether the user typed --name (a default filled in does not count): resuming compares only these. */
+export function given(v: Parsed, name: string): boolean {
+  const set = (v as { [GIVEN]?: Set<string> })[GIVEN];
+  return set !== undefined && set.has(name);
 }
 
 export function str(v: Parsed, name: string): string | undefined {
