@@ -63,6 +63,19 @@ def weight_shapes(cfg):
     return shapes
 
 
+def init_params(cfg, seed, dtype=torch.float32):
+    """SWAT.md section 2 initialisation: linear weights and embeddings ~ N(0, initializer_range^2), gains 1."""
+    generator = torch.Generator().manual_seed(seed)
+    params = {}
+    for name, shape in weight_shapes(cfg).items():
+        if len(shape) == 1:
+            w = torch.ones(shape, dtype=dtype)
+        else:
+            w = torch.randn(shape, generator=generator, dtype=dtype) * cfg["initializer_range"]
+        params[name] = w.requires_grad_(True)
+    return params
+
+
 def rms_norm(x, g, eps):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * g
 

@@ -2,7 +2,7 @@
 
 import { backendFrom } from '../backend.js';
 import {
-  ANCHOR, type AnchorOptions, PYTORCH_ANCHOR_TOKENS_PER_S, benchAttention, benchDecode, benchGemm, benchPeak, benchTrain,
+  ANCHOR, type AnchorOptions, benchAttention, benchDecode, benchGemm, benchPeak, benchTrainAgainstPytorch,
 } from '../../bench/suites.js';
 import { type CommandSpec, type Parsed, flag, posInt, str } from '../args.js';
 import { Progress } from '../progress.js';
@@ -17,7 +17,7 @@ export const benchCommand: CommandSpec = {
     peak: 'single-core and all-core fp32 FMA peak, GFLOP/s',
     gemm: "GFLOP/s and % of peak for the anchor model's matrix shapes, 1 and all threads",
     attention: 'windowed attention forward+backward GFLOP/s for ω ∈ {64, 128, 256}, d_h = 64',
-    train: 'tokens/s of full training steps of the anchor model on random tokens',
+    train: 'tokens/s of full training steps of the anchor model on random tokens, and of PyTorch doing the same',
     decode: 'tokens/s and memory of one decoding stream at positions 1k, 16k, 128k (1M with --long)',
     tokenizer: 'encode MB/s of our BPE vs gpt-tokenizer, bytes/token of each vocabulary on the built-in corpus',
   },
@@ -32,6 +32,7 @@ export const benchCommand: CommandSpec = {
     steps: { type: 'string', arg: 'N', help: 'timed training steps', default: '3' },
     long: { type: 'boolean', help: 'decode: also position 1M' },
     profile: { type: 'boolean', help: 'train: per-op breakdown of a step' },
+    python: { type: 'string', arg: 'CMD', help: 'train: the Python with torch that runs the PyTorch baseline', default: 'python3' },
     json: { type: 'boolean', help: 'print JSON' },
   },
 };
@@ -83,11 +84,13 @@ export function runBench(v: Parsed): void {
       break;
     }
     case 'train': {
-      const r = benchTrain(be, a, posInt(v, 'steps')!, flag(v, 'profile'));
+      const r = benchTrainAgainstPytorch(be, a, posInt(v, 'steps')!, flag(v, 'profile'), str(v, 'python')!);
       print(r, () => {
         const lines = [
           `${be.name}, ${r.threads} thread(s): ${Math.round(r.tokens_per_s)} tokens/s (${r.step_s.toFixed(3)} s/step of ${a.batch}×${a.seqLen} tokens), ${f1(r.gflops)} GFLOP/s = ${pct(r.percent_of_peak)} of peak`,
-          `${f1(r.vs_pytorch_baseline)}× the PyTorch fp32 baseline of ~${PYTORCH_ANCHOR_TOKENS_PER_S} tokens/s`,
+          r.pytorch
+            ? `PyTorch ${r.pytorch.torch_version} fp32 (${r.pytorch.blas.join(', ') || 'BLAS unknown'}), ${r.pytorch.threads} thread(s): ${Math.round(r.pytorch.tokens_per_s)} tokens/s (${r.pytorch.step_s.toFixed(3)} s/step); ${be.name} is ${f1(r.vs_pytorch!)}× PyTorch`
+            : `no PyTorch baseline measured (${r.pytorch_unavailable}), so no ratio`,
         ];
         if (r.breakdown) lines.push(table(['op', 'ms/step', 'calls', '%'], Object.entries(r.breakdown).map(([op, x]) => [op, (x.seconds * 1000).toFixed(1), x.calls, f1(x.percent)])));
         return lines.join('\n');
