@@ -91,20 +91,22 @@ def rope(x, theta):
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
 
 
-def attention(q, k, v, cfg):
-    """Dense masked attention of SWAT.md section 3: query m sees keys n with m - window < n <= m."""
-    T, Dh = q.shape[-2], q.shape[-1]
+def attention_bias(cfg, T, dtype):
+    """(H, T, T) additive score bias of SWAT.md section 3: s_h * (m - n) + b where query m sees key n
+    (m - window < n <= m), -inf elsewhere, so both sigma(-inf) and a softmax give those keys weight 0."""
     pos = torch.arange(T)
-    distance = (pos[:, None] - pos[None, :]).to(q.dtype)  # (T, T): m - n
+    distance = (pos[:, None] - pos[None, :]).to(dtype)  # (T, T): m - n
     visible = distance >= 0
     if cfg["window_size"] is not None:
         visible = visible & (distance < cfg["window_size"])
-    slopes = torch.tensor(cfg["alibi_slopes"], dtype=q.dtype)[:, None, None]  # (H, 1, 1)
-    z = q @ k.transpose(-1, -2) / math.sqrt(Dh) + slopes * distance + cfg["sigmoid_bias"]
-    if cfg["attention_activation"] == "sigmoid":
-        weights = torch.where(visible, torch.sigmoid(z), torch.zeros_like(z))
-    else:
-        weights = torch.softmax(z.masked_fill(~visible, float("-inf")), dim=-1)
+    slopes = torch.tensor(cfg["alibi_slopes"], dtype=dtype)[:, None, None]  # (H, 1, 1)
+    return (slopes * distance + cfg["sigmoid_bias"]).masked_fill(~visible, float("-inf"))
+
+
+def attention(q, k, v, bias, activation):
+    """Dense attention over the whole (T, T) score matrix; q, k, v are (B, H, T, Dh)."""
+    z = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias
+    weights = torch.sigmoid(z) if activation == "sigmoid" else torch.softmax(z, dim=-1)
     return weights @ v
 
 
@@ -115,13 +117,14 @@ def forward(params, cfg, ids):
     eps = cfg["norm_eps"]
     heads = lambda t: t.view(B, T, H, d // H).transpose(1, 2)  # (B, T, d) -> (B, H, T, Dh)
     x = params["model.embeddings.weight"][ids]
+    bias = attention_bias(cfg, T, x.dtype)
     for l in range(cfg["num_hidden_layers"]):
         p = lambda name: params[f"model.layers.{l}.{name}.weight"]
         xn = rms_norm(x, p("attn_norm"), eps)
         q, k, v = (heads(xn @ p(f"attn.{n}_proj").T) for n in "qkv")
         if cfg["use_rope"]:
             q, k = rope(q, cfg["rope_theta"]), rope(k, cfg["rope_theta"])
-        o = attention(q, k, v, cfg).transpose(1, 2).reshape(B, T, d)
+        o = attention(q, k, v, bias, cfg["attention_activation"]).transpose(1, 2).reshape(B, T, d)
         x = x + o @ p("attn.o_proj").T
         gu = rms_norm(x, p("mlp_norm"), eps) @ p("mlp.gate_proj").T
         a, b = gu[..., :I], gu[..., I:]
