@@ -1,5 +1,5 @@
 // swat bench train's PyTorch baseline: measured in the same run by tools/pytorch/bench_train.py, with the
-// same architecture and thread count, or reported as not measured, with no ratio, when no Python with
+// same architecture and thread count, in interleaved rounds, or reported as not measured, with no ratio, when no Python with
 // torch is at hand. Speeds are not asserted, only where the numbers come from.
 
 import assert from 'node:assert/strict';
@@ -31,6 +31,7 @@ test('without a Python with torch, bench train says no baseline was measured and
   assert.equal(json['pytorch'], null);
   assert.equal(json['vs_pytorch'], null);
   assert.equal(json['pytorch_unavailable'], `${missing} could not be run (ENOENT)`);
+  assert.equal(json['rounds'], 1, 'no second round without a baseline');
   assert.ok(!('vs_pytorch_baseline' in json), 'no typed-in baseline');
 });
 
@@ -45,6 +46,7 @@ test('with PyTorch, the baseline trains the same architecture at the same thread
     assert.equal(p.threads, r.threads);
     assert.equal(p.steps, r.steps);
     assert.ok(p.tokens_per_s > 0 && Math.abs(p.tokens_per_s * p.step_s - TINY.batch * TINY.seqLen) < 1e-6 * p.tokens_per_s);
+    assert.equal(r.rounds, 2);
     assert.equal(r.vs_pytorch, r.tokens_per_s / p.tokens_per_s);
     assert.ok(p.blas.length > 0, 'the BLAS PyTorch computes with is named');
   });

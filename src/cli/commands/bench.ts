@@ -89,7 +89,7 @@ export function runBench(v: Parsed): void {
         const lines = [
           `${be.name}, ${r.threads} thread(s): ${Math.round(r.tokens_per_s)} tokens/s (${r.step_s.toFixed(3)} s/step of ${a.batch}×${a.seqLen} tokens), ${f1(r.gflops)} GFLOP/s = ${pct(r.percent_of_peak)} of peak`,
           r.pytorch
-            ? `PyTorch ${r.pytorch.torch_version} fp32 (${r.pytorch.blas.join(', ') || 'BLAS unknown'}), ${r.pytorch.threads} thread(s): ${Math.round(r.pytorch.tokens_per_s)} tokens/s (${r.pytorch.step_s.toFixed(3)} s/step); ${be.name} is ${f1(r.vs_pytorch!)}× PyTorch`
+            ? `PyTorch ${r.pytorch.torch_version} fp32 (${r.pytorch.blas.join(', ') || 'BLAS unknown'}), ${r.pytorch.threads} thread(s): ${Math.round(r.pytorch.tokens_per_s)} tokens/s (${r.pytorch.step_s.toFixed(3)} s/step); ${be.name} is ${f1(r.vs_pytorch!)}× PyTorch (fastest of ${r.rounds} interleaved rounds each)`
             : `no PyTorch baseline measured (${r.pytorch_unavailable}), so no ratio`,
         ];
         if (r.breakdown) lines.push(table(['op', 'ms/step', 'calls', '%'], Object.entries(r.breakdown).map(([op, x]) => [op, (x.seconds * 1000).toFixed(1), x.calls, f1(x.percent)])));
