@@ -9,7 +9,8 @@ matters.
 
 Each case is one safetensors file (F32, as the project's reader expects): `param.<name>`, `grad.<name>`,
 `inputs` and `targets` (token ids, -1 = ignored), `logits` (B*T, V), `loss` (1); its metadata holds the
-config.json text, the ALiBi preset the slopes came from, and B and T. Weights are drawn at a scale where
+config.json text, the ALiBi preset the slopes came from, and B and T. The "swat" case adds the weights
+after the optimiser step, `after_step.<name>`, and its settings with the gradient norm, `optimizer`. Weights are drawn at a scale where
 attention and every norm gain matter, rounded to float32 first, so both sides start from the same numbers.
 """
 
@@ -114,7 +115,6 @@ def main():
         sys.exit("usage: make_fixtures.py OUT_DIR")
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    torch.set_default_dtype(torch.float64)
     for seed, (name, overrides) in enumerate(CASES.items()):
         tensors, metadata = make_case(name, overrides, seed)
         path = os.path.join(out, f"{name}.safetensors")
