@@ -9,10 +9,12 @@ import { SwatModel } from '../../model/model.js';
 import { loadModel, readModelConfig } from '../../model/store.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { type TrainData, type TrainOptions, Trainer, METRICS_FILE, PLOT_FILE } from '../../train/trainer.js';
-import { type CommandSpec, type Parsed, int, list, num, posInt, required, str } from '../args.js';
+import { COUNT, type CommandSpec, FRACTION, NON_NEGATIVE, POSITIVE, type Parsed, SEED, int, list, num, given, posInt, required, seed, str } from '../args.js';
 import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
+import { print } from '../output.js';
 import { Progress, formatSeconds } from '../progress.js';
 import { describeModel } from './info.js';
+import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 // Defaults sized so that `swat train` with no flags visibly learns the built-in corpus in a few minutes
@@ -30,21 +32,21 @@ export const trainCommand: CommandSpec = {
     model: { type: 'string', arg: 'DIR', help: 'start from this model directory instead of a new model' },
     out: { type: 'string', arg: 'DIR', help: 'output directory: model, checkpoints, metrics.jsonl, loss.svg' },
     ...architectureOptions({ layers: '3', dim: '96', heads: '4', window: '32', intermediate: '256' }),
-    'seq-len': { type: 'string', arg: 'T', help: 'training sequence length (default: 4 × window)' },
-    'batch-size': { type: 'string', arg: 'B', help: 'sequences per micro-batch', default: '8' },
-    'grad-accum': { type: 'string', arg: 'K', help: 'micro-batches per optimiser step', default: '1' },
-    steps: { type: 'string', arg: 'N', help: `optimiser steps in the whole run (default: ${DEFAULT_STEPS}, or ${REFERENCE_DEFAULT_STEPS} on the reference backend, which is ~50× slower)` },
-    lr: { type: 'string', arg: 'LR', help: 'peak learning rate', default: '3e-3' },
-    'min-lr': { type: 'string', arg: 'LR', help: 'learning rate at the end of the cosine decay', default: '3e-4' },
-    warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps', default: '40' },
-    'weight-decay': { type: 'string', arg: 'WD', help: 'AdamW decoupled weight decay', default: '0.1' },
-    'grad-clip': { type: 'string', arg: 'C', help: 'clip the global gradient norm (0 = off)', default: '1.0' },
-    'eval-interval': { type: 'string', arg: 'N', help: 'validate every N steps', default: '250' },
-    'eval-batches': { type: 'string', arg: 'N', help: 'validation batches', default: '4' },
-    'checkpoint-interval': { type: 'string', arg: 'N', help: 'checkpoint every N steps (and at the end)', default: '500' },
-    'val-fraction': { type: 'string', arg: 'F', help: 'share of documents held out for validation', default: '0.1' },
-    seed: { type: 'string', arg: 'S', help: 'seed of initialisation and data order', default: '0' },
-    'sample-tokens': { type: 'string', arg: 'N', help: 'tokens of sample text to print at the end (0 = none)', default: '300' },
+    'seq-len': { type: 'string', arg: 'T', check: POSITIVE, help: 'training sequence length (default: 4 × window)' },
+    'batch-size': { type: 'string', arg: 'B', check: POSITIVE, help: 'sequences per micro-batch', default: '8' },
+    'grad-accum': { type: 'string', arg: 'K', check: POSITIVE, help: 'micro-batches per optimiser step', default: '1' },
+    steps: { type: 'string', arg: 'N', check: POSITIVE, help: `optimiser steps in the whole run (default: ${DEFAULT_STEPS}, or ${REFERENCE_DEFAULT_STEPS} on the reference backend, which is ~50× slower)` },
+    lr: { type: 'string', arg: 'LR', check: NON_NEGATIVE, help: 'peak learning rate', default: '3e-3' },
+    'min-lr': { type: 'string', arg: 'LR', check: NON_NEGATIVE, help: 'learning rate at the end of the cosine decay', default: '3e-4' },
+    warmup: { type: 'string', arg: 'N', check: COUNT, help: 'linear warm-up steps', default: '40' },
+    'weight-decay': { type: 'string', arg: 'WD', check: NON_NEGATIVE, help: 'AdamW decoupled weight decay', default: '0.1' },
+    'grad-clip': { type: 'string', arg: 'C', check: NON_NEGATIVE, help: 'clip the global gradient norm (0 = off)', default: '1.0' },
+    'eval-interval': { type: 'string', arg: 'N', check: COUNT, help: 'validate every N steps', default: '250' },
+    'eval-batches': { type: 'string', arg: 'N', check: POSITIVE, help: 'validation batches', default: '4' },
+    'checkpoint-interval': { type: 'string', arg: 'N', check: COUNT, help: 'checkpoint every N steps (and at the end)', default: '500' },
+    'val-fraction': { type: 'string', arg: 'F', check: FRACTION, help: 'share of documents held out for validation', default: '0.1' },
+    seed: { type: 'string', arg: 'S', check: SEED, help: 'seed of initialisation and data order', default: '0' },
+    'sample-tokens': { type: 'string', arg: 'N', check: COUNT, help: 'tokens of sample text to print at the end (0 = none)', default: '300' },
   },
 };
 
@@ -66,7 +68,7 @@ function trainOptions(v: Parsed, window: number | null, maxSteps: number): Train
     evalInterval: int(v, 'eval-interval')!,
     evalBatches: posInt(v, 'eval-batches')!,
     checkpointInterval: int(v, 'checkpoint-interval')!,
-    seed: int(v, 'seed')!,
+    seed: seed(v)!,
   };
 }
 
@@ -105,8 +107,19 @@ function defaultSteps(v: Parsed, backend: Backend, progress: Progress): number {
   return REFERENCE_DEFAULT_STEPS;
 }
 
+/** The checks that need more than one flag, made before any data is read. */
+function checkTrainArgs(v: Parsed, out: string): void {
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory() === false) throw new InputError(`--out ${out} is a file, not a directory`);
+  const window = str(v, 'window')!;
+  const seqLen = posInt(v, 'seq-len');
+  if (given(v, 'seq-len') && window !== 'none' && seqLen! < Number(window)) {
+    throw new InputError(`--seq-len ${seqLen} is shorter than --window ${window}: the window would never slide and the model would train as full attention (SWAT trains with T > ω; default T = 4ω)`);
+  }
+}
+
 export function runTrain(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'train');
+  checkTrainArgs(v, out);
   const backend = backendFrom(v);
   const progress = new Progress();
   let trainer: Trainer;
@@ -123,7 +136,7 @@ export function runTrain(v: Parsed): void {
       ({ model, tokenizer } = loadModel(str(v, 'model')!, backend));
     } else {
       tokenizer = tokenizerFromArgs(v);
-      model = SwatModel.create(configFromArgs(v, tokenizer), backend, int(v, 'seed')!);
+      model = SwatModel.create(configFromArgs(v, tokenizer), backend, seed(v)!);
     }
     if (!tokenizer) throw new InputError('the model has no tokenizer (raw token ids): cannot tokenize training text');
     trainer = Trainer.start(model, tokenizer, loadData(v, tokenizer, progress), trainOptions(v, model.config.window_size, defaultSteps(v, backend, progress)), out);
@@ -140,11 +153,11 @@ export function runTrain(v: Parsed): void {
     }
   });
   progress.done();
-  process.stdout.write(`validation loss ${valLoss.toFixed(4)} nats/token after ${trainer.step} steps; model saved in ${out} (metrics: ${join(out, METRICS_FILE)}, loss curve: ${join(out, PLOT_FILE)} and .png)\n`);
+  print(`validation loss ${valLoss.toFixed(4)} nats/token after ${trainer.step} steps; model saved in ${out} (metrics: ${join(out, METRICS_FILE)}, loss curve: ${join(out, PLOT_FILE)} and .png)\n`);
   const sampleTokens = int(v, 'sample-tokens')!;
   if (sampleTokens > 0 && trainer.tokenizer) {
     const start = model.config.eos_token_id ?? trainer.tokenizer.eosId;
     const ids = [...generate(model, [start], { maxNewTokens: sampleTokens, seed: o.seed, stopId: null })];
-    process.stdout.write(`sample:\n${trainer.tokenizer.decode(ids)}\n`);
+    print(`sample:\n${trainer.tokenizer.decode(ids)}\n`);
   }
 }
