@@ -4,13 +4,10 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinCorpusPaths } from '../../data/builtin.js';
-import { readSourceFile } from '../../data/documents.js';
-import { listSourceFiles } from '../../data/sources.js';
+import { learnVocabulary } from '../../data/vocabulary.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { benchTokenizers } from '../../tokenizer/benchmark.js';
-import { PieceCounter, trainBpe } from '../../tokenizer/bpe-train.js';
 import { TOKENIZER_FILE, tokenizerToJson } from '../../tokenizer/hf-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { type CommandSpec, IDS, type OptionSpec, POSITIVE, type Parsed, flag, list, parseIds, posInt, required, str } from '../args.js';
@@ -62,40 +59,24 @@ export function runTokenizer(v: Parsed): void {
 function trainTokenizer(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'tokenizer train');
   const vocabSize = posInt(v, 'vocab-size')!;
-  const paths = list(v, 'data');
-  const builtin = paths.length === 0;
-  const files = builtin ? builtinCorpusPaths() : listSourceFiles(paths);
   const progress = new Progress();
-  const warn = (m: string) => progress.log(`warning: ${m}`);
-  const started = performance.now();
-  const counter = new PieceCounter();
-  let documents = 0;
-  let bytes = 0;
-  files.forEach((file, i) => {
-    const info = readSourceFile(file, { invalidUtf8: builtin ? 'latin1' : 'skip', ...(builtin ? {} : { warn }) }, (doc) => {
-      counter.add(doc.text);
-      documents++;
-    });
-    bytes += info.size;
-    progress.update(i + 1, files.length, `files read, ${(bytes / 1e6).toFixed(1)} MB, ${counter.counts.size.toLocaleString('en-US')} distinct pieces`);
-  });
-  progress.done();
-  if (documents === 0) throw new InputError(`swat tokenizer train: no documents in ${paths.join(', ')}`);
-  const counted = performance.now();
-  const tok = trainBpe(counter.counts, {
+  const learned = learnVocabulary({
+    paths: list(v, 'data'),
     vocabSize,
     minFrequency: posInt(v, 'min-frequency')!,
-    onProgress: (n, target) => progress.update(n, target, 'merges'),
+    warn: (m) => progress.log(`warning: ${m}`),
+    onRead: (done, files, bytes, pieces) => progress.update(done, files, `files read, ${(bytes / 1e6).toFixed(1)} MB, ${pieces.toLocaleString('en-US')} distinct pieces`),
+    onMerge: (n, target) => progress.update(n, target, 'merges'),
   });
   progress.done();
-  const seconds = (performance.now() - counted) / 1000;
+  const tok = learned.tokenizer;
   mkdirSync(out, { recursive: true });
   const path = join(out, TOKENIZER_FILE);
   writeFileAtomic(path, tokenizerToJson(tok));
   const short = tok.vocabSize < vocabSize ? ` (fewer than the ${vocabSize} asked: no other pair occurs ${posInt(v, 'min-frequency')} times)` : '';
   print(
-    `${tok.mergeCount} merges learned from ${documents} documents (${(bytes / 1e6).toFixed(1)} MB) in ${formatSeconds(seconds)} ` +
-      `(reading ${formatSeconds((counted - started) / 1000)}); vocabulary ${tok.vocabSize}${short}; wrote ${path}\n`,
+    `${tok.mergeCount} merges learned from ${learned.documents} documents (${(learned.bytes / 1e6).toFixed(1)} MB) in ${formatSeconds(learned.mergeSeconds)} ` +
+      `(reading ${formatSeconds(learned.readSeconds)}); vocabulary ${tok.vocabSize}${short}; wrote ${path}\n`,
   );
 }
 
