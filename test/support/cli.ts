@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const env = { ...process.env, SWAT_BACKEND: 'reference' };
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const SWAT_ENV = { ...process.env, SWAT_BACKEND: 'reference' };
 
 export function swat(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: SWAT_ENV });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
