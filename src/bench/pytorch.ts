@@ -8,6 +8,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type SwatConfig, configToJson } from '../config.js';
 
+/** glibc's malloc returns large freed blocks to the kernel at once, so every fresh PyTorch tensor of the
+ *  size of a (B, H, T, T) score matrix is page-faulted in again: on the development VM that made the baseline
+ *  ten times slower (70 against 686 tokens/s on one thread). Keeping freed memory, as the caching allocators
+ *  that PyTorch's CPU tuning guides recommend do, gives PyTorch its fair speed; a GLIBC_TUNABLES the caller
+ *  set is kept. */
+const KEEP_FREED_MEMORY = 'glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295';
+
 /** From dist/src/bench/ to the repository's tools/pytorch/ (not part of the npm package). */
 const SCRIPT = fileURLToPath(new URL('../../../tools/pytorch/bench_train.py', import.meta.url));
 
@@ -31,7 +38,7 @@ export function pytorchTrainBaseline(python: string, config: SwatConfig, batch: 
   const t = String(threads);
   const r = spawnSync(python, [SCRIPT, configToJson(config), String(batch), String(seqLen), String(steps), t], {
     encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
+    env: { GLIBC_TUNABLES: KEEP_FREED_MEMORY, ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
   });
   if (r.error) return { unavailable: `${python} could not be run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` };
   const last = r.stdout.trim().split('\n').at(-1) ?? '';

@@ -7,7 +7,8 @@ warm-up step, then the mean of STEPS steps, each forward + backward + gradient c
 CONFIG_JSON is a config.json text (the benchmark passes the anchor model's), so both sides build the
 same architecture. Prints one JSON line; without PyTorch it prints {"unavailable": reason} and exits 3.
 The thread count also has to reach OpenBLAS and OpenMP before torch loads: the caller sets
-OPENBLAS_NUM_THREADS and OMP_NUM_THREADS.
+OPENBLAS_NUM_THREADS and OMP_NUM_THREADS, and GLIBC_TUNABLES so that malloc keeps freed memory instead of
+page-faulting every fresh tensor in again (src/bench/pytorch.ts says why).
 """
 
 import json
