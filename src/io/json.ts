@@ -67,25 +67,26 @@ export function parseJson(text: string, where: string, opts: JsonOptions): unkno
 /** Reads and parses a JSON file: its size is checked before it is read. Errors name the file. I/O errors
  *  (ENOENT, EACCES, ...) are thrown as they are, for the caller to word. */
 export function readJsonFile(path: string, opts: JsonOptions): unknown {
+  return parseJson(readTextFile(path, opts.maxSize, opts.error), path, opts);
+}
+
+/** A UTF-8 text file of at most `maxBytes`, refused by its size before it is read. */
+export function readTextFile(path: string, maxBytes: number, error: ErrorClass = FormatError): string {
   const fd = openSync(path, 'r');
-  let bytes: Buffer;
   try {
     const size = fstatSync(fd).size;
-    if (size > opts.maxSize) {
-      throw new (opts.error ?? FormatError)(`${path}: file is ${size} bytes, more than the ${opts.maxSize} allowed for this kind of file`);
-    }
-    bytes = Buffer.allocUnsafe(size);
+    if (size > maxBytes) throw new error(`${path}: file is ${size} bytes, more than the ${maxBytes} allowed for it`);
+    const bytes = Buffer.allocUnsafe(size);
     let got = 0;
     while (got < size) {
       const n = readSync(fd, bytes, got, size - got, got);
-      if (n === 0) break; // shrank while being read: parse what is there
+      if (n === 0) break; // shrank while being read: what is there is parsed (and checked) as it is
       got += n;
     }
-    bytes = bytes.subarray(0, got);
+    return bytes.toString('utf8', 0, got);
   } finally {
     closeSync(fd);
   }
-  return parseJson(bytes.toString('utf8'), path, opts);
 }
 
 /** The non-blank lines of a JSON-lines text, each parsed with `opts` (a limit per line); errors say
