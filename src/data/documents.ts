@@ -37,6 +37,7 @@ export interface SourceFileInfo {
   readonly path: string;
   readonly size: number;
   readonly mtimeMs: number;
+  readonly ctimeMs: number;
   readonly sha256: string;
   readonly documents: number;
 }
@@ -77,7 +78,7 @@ export function readSourceFile(file: string, opts: ReadOptions, onDocument: (doc
     if (jsonl) parseJsonLines(file, bytes, opts, emit);
     else readTextDocument(file, bytes, opts, emit);
   }
-  return { path: file, size: stat.size, mtimeMs: stat.mtimeMs, sha256: hash.digest('hex'), documents };
+  return { path: file, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, sha256: hash.digest('hex'), documents };
 }
 
 /** SHA-256 of a file's bytes, read in chunks. */
