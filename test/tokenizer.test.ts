@@ -192,7 +192,7 @@ test('the plain byte layout loads as ByteLevelTokenizer; extra special tokens ma
 
 test('malformed tokenizer.json files give one-line FormatErrors naming file and field', () => {
   const cases: [string, (j: Json) => unknown, string][] = [
-    ['not JSON', () => '{"model": ', 'not valid JSON (unexpected end at line 1, column 11)'],
+    ['not JSON', () => '{"model": ', 'not valid JSON (unexpected end at column 11)'],
     ['array', () => [], 'expected a JSON object at the top level'],
     ['no model', (j) => void delete j['model'], 'missing field "model"'],
     ['WordPiece', (j) => void (j['model'].type = 'WordPiece'), 'model.type "WordPiece" is not supported (only "BPE")'],

@@ -14,6 +14,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from '../errors.js';
+import { JSON_LIMITS, parseJson } from '../io/json.js';
 import { DOCUMENT_EXTENSIONS, listSourceFiles } from './sources.js';
 
 export { DOCUMENT_EXTENSIONS };
@@ -219,12 +220,7 @@ class JsonLines {
     const where = `${this.file} line ${lineNo}`;
     const text = decodeUtf8(bytes, where, this.opts);
     if (text === undefined || text.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new DataError(`${where}: not valid JSON`);
-    }
+    const value = parseJson(text, where, { maxSize: JSON_LIMITS.document, error: DataError });
     const body = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['text'] : undefined;
     if (typeof body !== 'string') throw new DataError(`${where}: expected a JSON object with a string "text" field`);
     if (body.length > 0) this.emit({ source: `${this.file}:${lineNo}`, text: body });

@@ -258,8 +258,10 @@ function isHex(c: number): boolean {
   return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
 
-/** "at line L, column C" of index `at` (1-based; columns count UTF-16 units, as editors mostly do). */
+/** "at line L, column C" of index `at` (1-based; columns count UTF-16 units, as editors mostly do); just
+ *  "at column C" in a text of one line (a JSON-lines line, a safetensors header). */
 function position(text: string, at: number): string {
+  if (text.indexOf('\n') < 0) return `at column ${at + 1}`;
   let line = 1;
   let lineStart = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) {
