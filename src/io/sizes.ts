@@ -6,13 +6,12 @@
 export const MAX_ARRAY_ELEMENTS = 2 ** 32;
 
 /** The product of non-negative integers, exact, or Infinity once it passes 2^53 (where doubles stop
- *  counting exactly): `checkedProduct(a, b) > LIMIT` is then a safe test for any inputs. */
+ *  counting exactly) or when a factor is not a non-negative safe integer: `checkedProduct(a, b) > LIMIT` is
+ *  then a safe test for any inputs. */
 export function checkedProduct(...factors: readonly number[]): number {
+  if (!factors.every((f) => Number.isSafeInteger(f) && f >= 0)) return Infinity;
+  if (factors.includes(0)) return 0;
   let p = 1;
-  for (const f of factors) {
-    if (!Number.isSafeInteger(f) || f < 0) return Infinity;
-    if (f === 0) return 0;
-  }
   for (const f of factors) {
     p *= f;
     if (p > Number.MAX_SAFE_INTEGER) return Infinity;
