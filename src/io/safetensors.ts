@@ -89,8 +89,8 @@ function checkWritable(name: string, t: F32Tensor): void {
   const where = `encodeSafetensors: tensor ${showValue(name)}`;
   if (name === METADATA_KEY) throw new InputError(`encodeSafetensors: tensor name ${METADATA_KEY} is reserved`);
   if (!(t.data instanceof Float32Array)) throw new InputError(`${where}: data must be a Float32Array`);
-  const size = shapeSizeOrNull(t.shape);
-  if (size === null) throw new InputError(`${where}: shape must be non-negative integers, got ${showValue(t.shape)}`);
+  if (!isShape(t.shape)) throw new InputError(`${where}: shape must be non-negative integers, got ${showValue(t.shape)}`);
+  const size = checkedProduct(...t.shape);
   if (size !== t.data.length) {
     throw new InputError(`${where}: shape ${showValue(t.shape)} needs ${size} values, data has ${t.data.length}`);
   }
@@ -191,19 +191,19 @@ function parseEntry(name: string, info: unknown, fail: Fail): TensorEntry {
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
     fail(`${where}: unknown dtype ${showValue(dtype)} (expected F32, F16, BF16 or F64)`);
   }
-  const size = Array.isArray(shape) ? shapeSizeOrNull(shape) : null;
-  if (size === null) fail(`${where}: shape must be an array of non-negative integers, got ${showValue(shape)}`);
+  if (!isShape(shape)) fail(`${where}: shape must be an array of non-negative integers, got ${showValue(shape)}`);
   if (!isOffsetPair(offsets)) {
     fail(`${where}: data_offsets must be [begin, end] with integers 0 <= begin <= end, got ${showValue(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
-  const needed = checkedProduct(size as number, DTYPE_BYTES[dtype as SafetensorsDtype]);
+  const size = checkedProduct(...(shape as number[]));
+  const needed = checkedProduct(size, DTYPE_BYTES[dtype as SafetensorsDtype]);
   if (end - begin !== needed) {
     const have = `data_offsets ${showValue(offsets)} hold ${end - begin} bytes`;
     fail(`${where}: ${have}, shape ${showValue(shape)} of ${dtype} needs ${needed === Infinity ? 'more than 2^53' : needed}`);
   }
-  if ((size as number) > MAX_ARRAY_ELEMENTS) fail(`${where}: ${size} values, more than one array can hold (${MAX_ARRAY_ELEMENTS})`);
-  return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], size: size as number, begin, end };
+  if (size > MAX_ARRAY_ELEMENTS) fail(`${where}: ${size} values, more than one array can hold (${MAX_ARRAY_ELEMENTS})`);
+  return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], size, begin, end };
 }
 
 function isOffsetPair(v: unknown): boolean {
@@ -431,9 +431,6 @@ function halfToNumber(h: number): number {
 
 // ---------------------------------------------------------------------------------------------- helpers
 
-/** Values in a shape, or null when it is not a list of non-negative integers or its size passes 2^53. */
-function shapeSizeOrNull(shape: readonly unknown[]): number | null {
-  if (!shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) return null;
-  const n = checkedProduct(...(shape as number[]));
-  return n === Infinity ? null : n;
+function isShape(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
 }
