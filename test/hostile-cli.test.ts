@@ -114,6 +114,16 @@ test('one NaN in model.safetensors: every command refuses the weights, naming te
   fails(message, 'eval', 'probe', '--model', dir);
 });
 
+test('finite weights that overflow float32 on the way to the logits: refused, not printed as null', () => {
+  const dir = variant('overflow', 'model.safetensors', (bytes) => {
+    const dataStart = 8 + Number(bytes.readBigUInt64LE(0));
+    for (let i = 0; i < 40; i++) bytes.writeFloatLE(3e38, dataStart + 4 * i); // the embeddings of ids 0-2
+    return bytes;
+  });
+  fails('the model computed a non-finite loss (NaN at index 0): its weights overflow float32', 'score', '--model', dir, '--ids', '1,2,3');
+  fails('the model computed a non-finite logit (Infinity at index 0): its weights overflow float32', 'generate', '--model', dir, '--ids', '1,2', '--json');
+});
+
 test('tokenizer.json ids that are not indices into the token table, and BOS/EOS in config.json', () => {
   const big = withTokenizer('tok-big-id', (j) => void (j['model'].vocab['zz'] = 4294967295));
   fails(`${join(big, 'tokenizer.json')}: model.vocab "zz" has id 4294967295, expected an integer in [0, 2097152)`, 'info', '--model', big);

@@ -13,7 +13,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { FormatError, InputError } from '../errors.js';
-import type { Floats } from '../tensor.js';
+import { type Floats, firstNonFinite } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
 import { parseJson, showValue } from './json.js';
 import { MAX_ARRAY_ELEMENTS, checkedProduct } from './sizes.js';
@@ -362,11 +362,8 @@ export function readSafetensorsFile(path: string, opts: ReadOptions = {}): Decod
 
 /** Throws a FormatError naming the file, the tensor and the first value that is NaN or infinite. */
 export function checkFinite(data: Floats, fileName: string, tensor: string): void {
-  for (let i = 0; i < data.length; i++) {
-    const x = data[i]!;
-    // x − x is 0 for every finite x and NaN for NaN and ±Infinity: one subtraction, no call.
-    if (x - x !== 0) throw new FormatError(`${fileName}: tensor ${showValue(tensor)} has a non-finite value (${x}) at index ${i}`);
-  }
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new FormatError(`${fileName}: tensor ${showValue(tensor)} has a non-finite value (${data[i]}) at index ${i}`);
 }
 
 // ---------------------------------------------------------------------------------------------- dtypes
