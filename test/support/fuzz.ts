@@ -226,46 +226,38 @@ export function fuzz(reader: Reader, seed: number, cases: number): FuzzCounts {
   return counts;
 }
 
-/** `check` returns true when the input was accepted (and passed the oracle), false when it was refused
- *  properly, and throws otherwise. */
-function harness(reader: Reader, dir: string): { seeds: Buffer[]; mutate: typeof mutate; check: (b: Buffer) => boolean } {
-  const refusal = (e: unknown, types: (new (m: string) => Error)[]): false => {
-    if (!types.some((t) => e instanceof t)) throw e;
+/** Reads with `read`: true when it accepts and the result passes `oracle`, false when it refuses with one of
+ *  `errors` in one line; anything else (another error, a long or multi-line message) is thrown. */
+function accepts<T>(read: () => T, errors: (new (m: string) => Error)[], oracle: (value: T) => void): boolean {
+  let value: T;
+  try {
+    value = read();
+  } catch (e) {
+    if (!errors.some((t) => e instanceof t)) throw e;
     const message = (e as Error).message;
     if (message.includes('\n')) throw new Error(`message of more than one line: ${JSON.stringify(message.slice(0, 300))}`);
     if (message.length > 1000) throw new Error(`message of ${message.length} characters`);
     return false;
-  };
+  }
+  oracle(value);
+  return true;
+}
+
+/** The seed files of a reader, its mutation, and `check`: true when a mutated file was accepted (and passed
+ *  the oracle), false when it was refused properly; it throws otherwise. */
+function harness(reader: Reader, dir: string): { seeds: Buffer[]; mutate: typeof mutate; check: (b: Buffer) => boolean } {
   switch (reader) {
     case 'config':
       return {
         seeds: configSeeds().map((s) => Buffer.from(s)),
         mutate,
-        check: (b) => {
-          let c: SwatConfig;
-          try {
-            c = parseConfig(b.toString('utf8'), 'config.json');
-          } catch (e) {
-            return refusal(e, [ConfigError]);
-          }
-          checkConfigAccepted(c);
-          return true;
-        },
+        check: (b) => accepts(() => parseConfig(b.toString('utf8'), 'config.json'), [ConfigError], checkConfigAccepted),
       };
     case 'tokenizer':
       return {
         seeds: tokenizerSeeds().map((s) => Buffer.from(s)),
         mutate,
-        check: (b) => {
-          let t: Tokenizer;
-          try {
-            t = tokenizerFromJson(b.toString('utf8'), 'tokenizer.json');
-          } catch (e) {
-            return refusal(e, [FormatError]);
-          }
-          checkTokenizerAccepted(t);
-          return true;
-        },
+        check: (b) => accepts(() => tokenizerFromJson(b.toString('utf8'), 'tokenizer.json'), [FormatError], checkTokenizerAccepted),
       };
     case 'safetensors': {
       // Half the cases decode in memory, half load as a model's weights (header first, then positioned
@@ -280,25 +272,9 @@ function harness(reader: Reader, dir: string): { seeds: Buffer[]; mutate: typeof
         seeds: [seed],
         mutate: mutateSafetensors,
         check: (b) => {
-          if (turn++ % 2 === 0) {
-            let d: DecodedSafetensors;
-            try {
-              d = decodeSafetensors(b, 'model.safetensors');
-            } catch (e) {
-              return refusal(e, [FormatError]);
-            }
-            checkSafetensorsAccepted(d, b.length);
-            return true;
-          }
+          if (turn++ % 2 === 0) return accepts(() => decodeSafetensors(b, 'model.safetensors'), [FormatError], (d) => checkSafetensorsAccepted(d, b.length));
           writeFileSync(weights, b);
-          let m: SwatModel;
-          try {
-            m = loadModel(modelDir, backend).model;
-          } catch (e) {
-            return refusal(e, [FormatError, InputError]);
-          }
-          assert.ok(m.params.flat.every(Number.isFinite));
-          return true;
+          return accepts(() => loadModel(modelDir, backend).model, [FormatError, InputError], (m) => assert.ok(m.params.flat.every(Number.isFinite)));
         },
       };
     }
