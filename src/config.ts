@@ -3,8 +3,8 @@
 // the derived quantities (§3.2 receptive field, decode memory).
 
 import type { AttentionActivation } from './backend/backend.js';
-import { ConfigError } from './errors.js';
-import { JSON_LIMITS, parseJson, showValue } from './io/json.js';
+import { ConfigError, showJson } from './errors.js';
+import { JSON_LIMITS, parseJson } from './io/json.js';
 import { checkedProduct, checkedSum } from './io/sizes.js';
 import { MAX_VOCAB_SIZE } from './tokenizer/tokenizer.js';
 
@@ -219,7 +219,7 @@ export function parseConfig(text: string, fileName: string): SwatConfig {
     if (v === undefined && rule.fallback) v = rule.fallback(src);
     if (v === undefined) throw new ConfigError(`${fileName}: missing field "${name}" (${rule.expected})`);
     if (!rule.check(v)) {
-      throw new ConfigError(`${fileName}: field "${name}" is ${showValue(v)}, expected ${rule.expected}`);
+      throw new ConfigError(`${fileName}: field "${name}" is ${showJson(v)}, expected ${rule.expected}`);
     }
     out[name] = v;
   }
@@ -234,9 +234,9 @@ function checkConfig(c: SwatConfig, where: string): void {
   for (const [name, rule] of Object.entries(FIELDS) as [keyof SwatConfig, FieldRule][]) {
     const v = c[name];
     if (name === 'alibi_slopes') continue; // resolved after these checks by makeConfig
-    if (!rule.check(v)) throw new ConfigError(`${where}: field "${name}" is ${showValue(v)}, expected ${rule.expected}`);
+    if (!rule.check(v)) throw new ConfigError(`${where}: field "${name}" is ${showJson(v)}, expected ${rule.expected}`);
     if (rule.max !== undefined && typeof v === 'number' && v > rule.max) {
-      throw new ConfigError(`${where}: field "${name}" is ${showValue(v)}, more than the limit of ${rule.max}`);
+      throw new ConfigError(`${where}: field "${name}" is ${showJson(v)}, more than the limit of ${rule.max}`);
     }
   }
   if (c.hidden_size % c.num_heads !== 0) {
@@ -252,7 +252,7 @@ function checkConfig(c: SwatConfig, where: string): void {
   for (const name of ['bos_token_id', 'eos_token_id'] as const) {
     const id = c[name];
     if (id !== null && id >= c.vocab_size) {
-      throw new ConfigError(`${where}: field "${name}" is ${showValue(id)}, outside the vocabulary of ${c.vocab_size}`);
+      throw new ConfigError(`${where}: field "${name}" is ${showJson(id)}, outside the vocabulary of ${c.vocab_size}`);
     }
   }
   const parameters = parameterCount(c);

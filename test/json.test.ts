@@ -1,12 +1,12 @@
 // The shared JSON reader and value display: the scan accepts exactly what JSON.parse accepts (checked on
 // random texts built from JSON's own tokens), depth and size limits hold without recursion, errors are one
-// line with a position and no excerpt of the input, and showValue is short, one line and safe on any value.
+// line with a position and no excerpt of the input, and showJson is short, one line and safe on any value.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ConfigError, DataError, FormatError } from '../src/errors.js';
-import { MAX_JSON_DEPTH, parseJson, parseJsonLines, readJsonFile, scanJson, showValue } from '../src/io/json.js';
+import { ConfigError, DataError, FormatError, showJson } from '../src/errors.js';
+import { MAX_JSON_DEPTH, parseJson, parseJsonLines, readJsonFile, scanJson } from '../src/io/json.js';
 import { checkedProduct, checkedSum } from '../src/io/sizes.js';
 import { Rng } from '../src/random.js';
 import { fixtureTree } from './support/files.js';
@@ -79,23 +79,23 @@ test('JSON lines: blank lines skipped, each line parsed and limited on its own, 
   assert.equal(errorOf(() => parseJsonLines('1\n[11111111111]', 'm.jsonl', { maxSize: 10 })), 'm.jsonl line 2: 13 characters of JSON, more than the 10 allowed');
 });
 
-test('showValue: compact JSON cut to 60 characters, one line, iterative on deep, wide and cyclic values', () => {
-  assert.equal(showValue([1, 2]), '[1,2]');
-  assert.equal(showValue({ a: 'x\ny', b: null }), '{"a":"x\\ny","b":null}');
-  assert.equal(showValue(undefined), 'nothing');
-  assert.equal(showValue(1e21), '1e+21');
-  assert.equal(showValue([NaN, -Infinity]), '[NaN,-Infinity]');
-  assert.equal(showValue(new Float32Array([1.5, 2])), '[1.5,2]');
-  assert.equal(showValue('x'.repeat(100)), `"${'x'.repeat(56)}...`);
+test('showJson: compact JSON cut to 60 characters, one line, iterative on deep, wide and cyclic values', () => {
+  assert.equal(showJson([1, 2]), '[1,2]');
+  assert.equal(showJson({ a: 'x\ny', b: null }), '{"a":"x\\ny","b":null}');
+  assert.equal(showJson(undefined), 'nothing');
+  assert.equal(showJson(1e21), '1e+21');
+  assert.equal(showJson([NaN, -Infinity]), '[NaN,-Infinity]');
+  assert.equal(showJson(new Float32Array([1.5, 2])), '[1.5,2]');
+  assert.equal(showJson('x'.repeat(100)), `"${'x'.repeat(58)}…`);
   const deep = JSON.parse('['.repeat(10_000) + ']'.repeat(10_000)) as unknown;
-  assert.equal(showValue(deep), `${'['.repeat(57)}...`);
+  assert.equal(showJson(deep), `${'['.repeat(59)}…`);
   const wide = Object.fromEntries(Array.from({ length: 1e5 }, (_, i) => [`k${i}`, i]));
-  assert.equal(showValue(wide), '{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,...');
+  assert.equal(showJson(wide), '{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k…');
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic['self'] = cyclic;
-  assert.equal(showValue(cyclic), '{"a":1,"self":{"a":1,"self":{"a":1,"self":{"a":1,"self":{...');
-  assert.equal(showValue(() => 1), '[function]');
-  assert.equal(showValue({ x: 'é' }, 10), '{"x":"é"}');
+  assert.equal(showJson(cyclic), '{"a":1,"self":{"a":1,"self":{"a":1,"self":{"a":1,"self":{"a…');
+  assert.equal(showJson(() => 1), '[function]');
+  assert.equal(showJson({ x: 'é' }, 10), '{"x":"é"}');
 });
 
 test('checked sizes: exact below 2^53, Infinity above or for anything not a count', () => {

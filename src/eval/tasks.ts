@@ -12,8 +12,8 @@
 // Not here: scoring (choice.ts). Files are read whole: these sets are megabytes at most.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { DataError } from '../errors.js';
-import { JSON_LIMITS, parseJsonLines, showValue } from '../io/json.js';
+import { DataError, showJson } from '../errors.js';
+import { JSON_LIMITS, parseJsonLines } from '../io/json.js';
 
 /** One multiple-choice question: each choice is a context and a continuation whose log-likelihood given
  *  the context is scored; `label` is the index of the correct choice. */
@@ -58,7 +58,7 @@ class Fields {
 
   private fail(field: string, expected: string): never {
     const v = this.row[field];
-    throw new DataError(`${this.file} line ${this.line}: field "${field}" is ${v === undefined ? 'missing' : showValue(v, 40)}, expected ${expected}`);
+    throw new DataError(`${this.file} line ${this.line}: field "${field}" is ${v === undefined ? 'missing' : showJson(v, 40)}, expected ${expected}`);
   }
 
   has(field: string): boolean {

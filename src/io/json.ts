@@ -1,16 +1,14 @@
 // The one reader of JSON that comes from a user or from disk (config.json, tokenizer.json, safetensors
-// headers, trainer state, the token-cache manifest, metrics and task lines), and the one way an error
-// message shows a value.
+// headers, trainer state, the token-cache manifest, metrics and task lines).
 //
 // Before JSON.parse sees a text, an iterative scan checks its size, its nesting depth and its syntax, so a
 // hostile file costs at most one linear pass: no stack overflow (neither here nor later in code that walks
 // the value), and a syntax error is reported as one line with its line and column, never with the excerpt
-// of the input that V8's own message quotes (which may hold newlines). `showValue` renders any value
-// iteratively and truncated, where JSON.stringify would recurse through a deep value and print all of a
-// large one. Not here: what the fields mean (each reader checks its own), JSON writing.
+// of the input that V8's own message quotes (which may hold newlines). Not here: what the fields mean (each
+// reader checks its own), showing values in messages (errors.ts: showJson), JSON writing.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { FormatError, type SwatError } from '../errors.js';
+import { FormatError, type SwatError, showJson } from '../errors.js';
 
 /** How deep a user's JSON may nest. The deepest legitimate file here is a tokenizer.json with a Sequence of
  *  normalizers holding patterns (6 levels); 64 leaves room for other tools' files and keeps every walk of
@@ -129,7 +127,7 @@ export function scanJson(text: string, maxDepth: number): string | null {
   let i = 0;
   let expect = Expect.Value;
   const unexpected = (at: number): string =>
-    `not valid JSON (unexpected ${at >= n ? 'end' : showValue(text[at])} ${position(text, at)})`;
+    `not valid JSON (unexpected ${at >= n ? 'end' : showJson(text[at])} ${position(text, at)})`;
   for (;;) {
     while (i < n && isSpace(text.charCodeAt(i))) i++;
     const c = i < n ? text.charCodeAt(i) : -1;
@@ -269,57 +267,4 @@ function position(text: string, at: number): string {
     lineStart = i + 1;
   }
   return `at line ${line}, column ${at - lineStart + 1}`;
-}
-
-// ---------------------------------------------------------------------------------------------- showing
-
-/** Longest rendering of a value in an error message (longer ones end in "..."). */
-const SHOW_LENGTH = 60;
-
-/** A value as one short line for an error message: compact JSON, cut to `max` characters with "...".
- *  Iterative and lazy, so a deeply nested or huge value costs O(max), not a stack overflow or a megabyte
- *  message. Non-JSON numbers show as NaN and Infinity, undefined as "nothing". */
-export function showValue(v: unknown, max = SHOW_LENGTH): string {
-  if (v === undefined) return 'nothing';
-  let out = '';
-  // Work items: a value to render, or literal text (separators, brackets), popped last-in first-out.
-  const work: ({ value: unknown } | string)[] = [{ value: v }];
-  while (work.length > 0 && out.length <= max) {
-    const item = work.pop()!;
-    if (typeof item === 'string') {
-      out += item;
-      continue;
-    }
-    const x = item.value;
-    if (typeof x === 'string') {
-      out += JSON.stringify(x.length > max ? x.slice(0, max) : x);
-    } else if (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView))) {
-      const items = x as ArrayLike<unknown>;
-      const shown = Math.min(items.length, max);
-      out += '[';
-      work.push(shown < items.length ? ',...]' : ']');
-      for (let k = shown - 1; k >= 0; k--) {
-        work.push({ value: items[k] });
-        if (k > 0) work.push(',');
-      }
-    } else if (typeof x === 'object' && x !== null) {
-      const keys = Object.keys(x);
-      const shown = Math.min(keys.length, max);
-      out += '{';
-      work.push(shown < keys.length ? ',...}' : '}');
-      for (let k = shown - 1; k >= 0; k--) {
-        const key = keys[k]!;
-        work.push({ value: (x as Record<string, unknown>)[key] });
-        work.push(`${JSON.stringify(key.length > max ? key.slice(0, max) : key)}:`);
-        if (k > 0) work.push(',');
-      }
-    } else if (x === undefined) {
-      out += 'null'; // as JSON.stringify shows a missing array element
-    } else if (typeof x === 'function') {
-      out += '[function]'; // String() would print its source, over many lines
-    } else {
-      out += String(x);
-    }
-  }
-  return out.length > max ? `${out.slice(0, max - 3)}...` : out;
 }

@@ -12,10 +12,10 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { FormatError, InputError } from '../errors.js';
+import { FormatError, InputError, showJson } from '../errors.js';
 import { type Floats, firstNonFinite } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
-import { parseJson, showValue } from './json.js';
+import { parseJson } from './json.js';
 import { MAX_ARRAY_ELEMENTS, checkedProduct } from './sizes.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';
@@ -79,20 +79,20 @@ export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, 
 function metadataJson(metadata: Record<string, string>): string {
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') {
-      throw new InputError(`encodeSafetensors: metadata ${showValue(key)} must be a string, got ${showValue(value)}`);
+      throw new InputError(`encodeSafetensors: metadata ${showJson(key)} must be a string, got ${showJson(value)}`);
     }
   }
   return JSON.stringify(metadata);
 }
 
 function checkWritable(name: string, t: F32Tensor): void {
-  const where = `encodeSafetensors: tensor ${showValue(name)}`;
+  const where = `encodeSafetensors: tensor ${showJson(name)}`;
   if (name === METADATA_KEY) throw new InputError(`encodeSafetensors: tensor name ${METADATA_KEY} is reserved`);
   if (!(t.data instanceof Float32Array)) throw new InputError(`${where}: data must be a Float32Array`);
-  if (!isShape(t.shape)) throw new InputError(`${where}: shape must be non-negative integers, got ${showValue(t.shape)}`);
+  if (!isShape(t.shape)) throw new InputError(`${where}: shape must be non-negative integers, got ${showJson(t.shape)}`);
   const size = checkedProduct(...t.shape);
   if (size !== t.data.length) {
-    throw new InputError(`${where}: shape ${showValue(t.shape)} needs ${size} values, data has ${t.data.length}`);
+    throw new InputError(`${where}: shape ${showJson(t.shape)} needs ${size} values, data has ${t.data.length}`);
   }
 }
 
@@ -160,7 +160,7 @@ function parseHeader(raw: Uint8Array, dataLength: number, fail: Fail): { entries
     return fail((e as Error).message);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    fail(`header is not a JSON object, got ${showValue(header)}`);
+    fail(`header is not a JSON object, got ${showJson(header)}`);
   }
   const h = header as Record<string, unknown>;
   const metadata = parseMetadata(h[METADATA_KEY], fail);
@@ -173,34 +173,34 @@ function parseHeader(raw: Uint8Array, dataLength: number, fail: Fail): { entries
 
 function parseMetadata(raw: unknown, fail: Fail): Record<string, string> {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) fail(`${METADATA_KEY} must be an object, got ${showValue(raw)}`);
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail(`${METADATA_KEY} must be an object, got ${showJson(raw)}`);
   const entries = Object.entries(raw as Record<string, unknown>);
   for (const [key, value] of entries) {
-    if (typeof value !== 'string') fail(`${METADATA_KEY} ${showValue(key)} must be a string, got ${showValue(value)}`);
+    if (typeof value !== 'string') fail(`${METADATA_KEY} ${showJson(key)} must be a string, got ${showJson(value)}`);
   }
   // fromEntries defines properties, so even a key named "__proto__" survives as data.
   return Object.fromEntries(entries) as Record<string, string>;
 }
 
 function parseEntry(name: string, info: unknown, fail: Fail): TensorEntry {
-  const where = `tensor ${showValue(name)}`;
+  const where = `tensor ${showJson(name)}`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) {
-    fail(`${where}: entry must be an object, got ${showValue(info)}`);
+    fail(`${where}: entry must be an object, got ${showJson(info)}`);
   }
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
-    fail(`${where}: unknown dtype ${showValue(dtype)} (expected F32, F16, BF16 or F64)`);
+    fail(`${where}: unknown dtype ${showJson(dtype)} (expected F32, F16, BF16 or F64)`);
   }
-  if (!isShape(shape)) fail(`${where}: shape must be an array of non-negative integers, got ${showValue(shape)}`);
+  if (!isShape(shape)) fail(`${where}: shape must be an array of non-negative integers, got ${showJson(shape)}`);
   if (!isOffsetPair(offsets)) {
-    fail(`${where}: data_offsets must be [begin, end] with integers 0 <= begin <= end, got ${showValue(offsets)}`);
+    fail(`${where}: data_offsets must be [begin, end] with integers 0 <= begin <= end, got ${showJson(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   const size = checkedProduct(...(shape as number[]));
   const needed = checkedProduct(size, DTYPE_BYTES[dtype as SafetensorsDtype]);
   if (end - begin !== needed) {
-    const have = `data_offsets ${showValue(offsets)} hold ${end - begin} bytes`;
-    fail(`${where}: ${have}, shape ${showValue(shape)} of ${dtype} needs ${needed === Infinity ? 'more than 2^53' : needed}`);
+    const have = `data_offsets ${showJson(offsets)} hold ${end - begin} bytes`;
+    fail(`${where}: ${have}, shape ${showJson(shape)} of ${dtype} needs ${needed === Infinity ? 'more than 2^53' : needed}`);
   }
   if (size > MAX_ARRAY_ELEMENTS) fail(`${where}: ${size} values, more than one array can hold (${MAX_ARRAY_ELEMENTS})`);
   return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], size, begin, end };
@@ -222,7 +222,7 @@ function checkLayout(entries: TensorEntry[], dataLength: number, fail: Fail): vo
   for (const e of entries) {
     if (previous !== null && e.begin < covered) {
       fail(
-        `tensors ${showValue(previous.name)} and ${showValue(e.name)} overlap: ` +
+        `tensors ${showJson(previous.name)} and ${showJson(e.name)} overlap: ` +
           `data_offsets [${previous.begin},${previous.end}] and [${e.begin},${e.end}]`,
       );
     }
@@ -231,7 +231,7 @@ function checkLayout(entries: TensorEntry[], dataLength: number, fail: Fail): vo
     previous = e;
   }
   if (covered > dataLength && previous !== null) {
-    const last = showValue(previous.name);
+    const last = showJson(previous.name);
     fail(`truncated: tensor ${last} ends at data byte ${covered}, the file holds only ${dataLength} data bytes`);
   }
   if (covered < dataLength) fail(`data bytes [${covered}, ${dataLength}) belong to no tensor`);
@@ -290,8 +290,8 @@ export class SafetensorsReader {
   /** The values of tensor `name` (converted from its dtype) into `out`, which must have `size` elements. */
   readInto(name: string, out: Floats): void {
     const e = this.entries.get(name);
-    if (e === undefined) throw new InputError(`${this.path}: no tensor ${showValue(name)}`);
-    if (out.length !== e.size) throw new InputError(`${this.path}: tensor ${showValue(name)} has ${e.size} values, the buffer ${out.length}`);
+    if (e === undefined) throw new InputError(`${this.path}: no tensor ${showJson(name)}`);
+    if (out.length !== e.size) throw new InputError(`${this.path}: tensor ${showJson(name)} has ${e.size} values, the buffer ${out.length}`);
     const width = DTYPE_BYTES[e.dtype];
     if (e.dtype === 'F32' && HOST_LE && out instanceof Float32Array) {
       this.readExactly(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), this.dataStart + e.begin);
@@ -363,7 +363,7 @@ export function readSafetensorsFile(path: string, opts: ReadOptions = {}): Decod
 /** Throws a FormatError naming the file, the tensor and the first value that is NaN or infinite. */
 export function checkFinite(data: Floats, fileName: string, tensor: string): void {
   const i = firstNonFinite(data);
-  if (i >= 0) throw new FormatError(`${fileName}: tensor ${showValue(tensor)} has a non-finite value (${data[i]}) at index ${i}`);
+  if (i >= 0) throw new FormatError(`${fileName}: tensor ${showJson(tensor)} has a non-finite value (${data[i]}) at index ${i}`);
 }
 
 // ---------------------------------------------------------------------------------------------- dtypes

@@ -9,9 +9,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { type SwatConfig, configToJson, parseConfig } from '../config.js';
-import { ConfigError, FormatError, InputError } from '../errors.js';
+import { ConfigError, FormatError, InputError, showJson } from '../errors.js';
 import { commitFiles, recoverDir } from '../io/atomic.js';
-import { JSON_LIMITS, readTextFile, showValue } from '../io/json.js';
+import { JSON_LIMITS, readTextFile } from '../io/json.js';
 import { type F32Tensor, SafetensorsReader, checkFinite, encodeSafetensors } from '../io/safetensors.js';
 import type { Floats } from '../tensor.js';
 import { TOKENIZER_FILE, tokenizerFromJson, tokenizerToJson } from '../tokenizer/hf-json.js';
@@ -96,7 +96,7 @@ function checkTensors(file: SafetensorsReader, specs: readonly ParamSpec[], conf
   for (const name of file.entries.keys()) {
     // Tied checkpoints written by PyTorch sometimes carry the head anyway; it is the embedding then.
     if (!expected.has(name) && !(name === LM_HEAD && config.tie_word_embeddings)) {
-      throw new FormatError(`${file.path}: unexpected tensor ${showValue(name)} for this config`);
+      throw new FormatError(`${file.path}: unexpected tensor ${showJson(name)} for this config`);
     }
   }
   for (const s of specs) {

@@ -14,8 +14,8 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FormatError, InputError } from '../errors.js';
-import { JSON_LIMITS, parseJson, readTextFile, showValue } from '../io/json.js';
+import { FormatError, InputError, showJson } from '../errors.js';
+import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
 import { BYTE_TO_UNICODE, BYTE_VOCAB_SIZE, ByteLevelTokenizer, SPECIAL_TOKENS, type SpecialToken } from './byte-level.js';
 import { ByteLevelBpeTokenizer } from './bpe.js';
 import { METASPACE, SentencePieceBpeTokenizer } from './sentencepiece.js';
@@ -73,7 +73,7 @@ export function tokenizerFromJson(text: string, fileName: string): Tokenizer {
     return build(() => new SentencePieceBpeTokenizer({ tokens, merges, specials, unkId, bosId, eosId, name: fileName }));
   }
   return fail(
-    `pre_tokenizer must be {"type": "ByteLevel"} (byte-level BPE), or the file a SentencePiece BPE with byte_fallback; got ${showValue(root['pre_tokenizer'] ?? null)}`,
+    `pre_tokenizer must be {"type": "ByteLevel"} (byte-level BPE), or the file a SentencePiece BPE with byte_fallback; got ${showJson(root['pre_tokenizer'] ?? null)}`,
   );
 }
 
@@ -97,15 +97,15 @@ function checkModel(model: unknown, fail: Fail): Json {
   if (model === undefined) fail('missing field "model"');
   if (!isObject(model)) return fail('"model" must be an object');
   if (model['type'] === undefined) fail('missing field "model.type"');
-  if (model['type'] !== 'BPE') fail(`model.type ${showValue(model['type'])} is not supported (only "BPE")`);
+  if (model['type'] !== 'BPE') fail(`model.type ${showJson(model['type'])} is not supported (only "BPE")`);
   for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
     const v = model[field];
-    if (v !== undefined && v !== null && v !== '') fail(`model.${field} ${showValue(v)} is not supported (expected null)`);
+    if (v !== undefined && v !== null && v !== '') fail(`model.${field} ${showJson(v)} is not supported (expected null)`);
   }
   // ignore_merges: true encodes whole words found in the vocabulary without merging, which we do not do.
   if (model['ignore_merges'] === true) fail('model.ignore_merges true is not supported (expected false)');
   if (model['dropout'] !== undefined && model['dropout'] !== null && model['dropout'] !== 0) {
-    fail(`model.dropout ${showValue(model['dropout'])} is not supported (expected null)`);
+    fail(`model.dropout ${showJson(model['dropout'])} is not supported (expected null)`);
   }
   return model;
 }
@@ -122,7 +122,7 @@ function checkVocab(vocab: unknown, fail: Fail): Map<string, number> {
   if (!isObject(vocab)) return fail('model.vocab must be an object mapping token strings to ids');
   const map = new Map<string, number>();
   for (const [token, id] of Object.entries(vocab)) {
-    if (!isTokenId(id)) fail(`model.vocab ${showValue(token)} has id ${showValue(id)}, expected ${TOKEN_ID}`);
+    if (!isTokenId(id)) fail(`model.vocab ${showJson(token)} has id ${showJson(id)}, expected ${TOKEN_ID}`);
     map.set(token, id as number);
   }
   return map;
@@ -140,7 +140,7 @@ function checkMerges(merges: unknown, fail: Fail): [string, string][] {
     } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
       return [m[0], m[1]];
     }
-    return fail(`model.merges[${i}] ${showValue(m)} is not a pair of tokens ("left right" or ["left", "right"])`);
+    return fail(`model.merges[${i}] ${showJson(m)} is not a pair of tokens ("left right" or ["left", "right"])`);
   });
 }
 
@@ -150,13 +150,13 @@ function tokenTable(vocab: Map<string, number>, specials: readonly SpecialToken[
   const tokens: string[] = [];
   for (const [token, id] of vocab) {
     if (tokens[id] !== undefined && tokens[id] !== token) {
-      fail(`model.vocab gives id ${id} to both ${showValue(tokens[id])} and ${showValue(token)}`);
+      fail(`model.vocab gives id ${id} to both ${showJson(tokens[id])} and ${showJson(token)}`);
     }
     tokens[id] = token;
   }
   for (const s of specials) {
     if (tokens[s.id] !== undefined && tokens[s.id] !== s.content) {
-      fail(`added token ${showValue(s.content)} has id ${s.id}, which model.vocab gives to ${showValue(tokens[s.id])}`);
+      fail(`added token ${showJson(s.content)} has id ${s.id}, which model.vocab gives to ${showJson(tokens[s.id])}`);
     }
     tokens[s.id] = s.content;
   }
@@ -171,12 +171,12 @@ function checkAddedTokens(added: unknown, fail: Fail): SpecialToken[] {
   const seen = new Set<number>();
   return added.map((entry: unknown, i) => {
     const where = `added_tokens[${i}]`;
-    if (!isObject(entry)) return fail(`${where} must be an object, got ${showValue(entry)}`);
-    if (!isTokenId(entry['id'])) fail(`${where} has id ${showValue(entry['id'])}, expected ${TOKEN_ID}`);
-    if (typeof entry['content'] !== 'string') fail(`${where} needs a string "content", got ${showValue(entry['content'])}`);
+    if (!isObject(entry)) return fail(`${where} must be an object, got ${showJson(entry)}`);
+    if (!isTokenId(entry['id'])) fail(`${where} has id ${showJson(entry['id'])}, expected ${TOKEN_ID}`);
+    if (typeof entry['content'] !== 'string') fail(`${where} needs a string "content", got ${showJson(entry['content'])}`);
     const { id, content, special } = entry as { id: number; content: string; special?: unknown };
     // A non-special added token would be matched inside text, which this library never does (see Tokenizer).
-    if (special !== true) fail(`${where} ${showValue(content)} must have "special": true`);
+    if (special !== true) fail(`${where} ${showJson(content)} must have "special": true`);
     if (seen.has(id)) fail(`${where} repeats id ${id}`);
     seen.add(id);
     return { id, content };
@@ -187,7 +187,7 @@ function bosEos(specials: readonly SpecialToken[], fail: Fail): { bosId: number;
   const find = (contents: string[]) => specials.find((s) => contents.includes(s.content))?.id;
   const eosId = find(EOS_CONTENTS);
   if (eosId === undefined) {
-    return fail(`added_tokens has no end-of-text token (one of ${EOS_CONTENTS.map((c) => showValue(c)).join(', ')})`);
+    return fail(`added_tokens has no end-of-text token (one of ${EOS_CONTENTS.map((c) => showJson(c)).join(', ')})`);
   }
   return { bosId: find(BOS_CONTENTS) ?? eosId, eosId };
 }
@@ -199,7 +199,7 @@ function checkByteLevel(root: Json, fail: Fail): boolean {
   const pre = root['pre_tokenizer'] as Json;
   if (pre['add_prefix_space'] === true) fail('pre_tokenizer.add_prefix_space must be false');
   const useRegex = pre['use_regex'] ?? true; // Hugging Face's default
-  if (typeof useRegex !== 'boolean') fail(`pre_tokenizer.use_regex must be a boolean, got ${showValue(useRegex)}`);
+  if (typeof useRegex !== 'boolean') fail(`pre_tokenizer.use_regex must be a boolean, got ${showJson(useRegex)}`);
   return useRegex as boolean;
 }
 
@@ -231,7 +231,7 @@ function checkSentencePiece(root: Json, model: Json, fail: Fail): void {
     if (m['prepend_scheme'] === 'never' || m['add_prefix_space'] === false) fail('pre_tokenizer must prepend "▁" (prepend_scheme "first" or "always")');
     return;
   }
-  if (pre !== null && pre !== undefined) fail(`pre_tokenizer must be null or Metaspace for a SentencePiece BPE, got ${showValue(pre)}`);
+  if (pre !== null && pre !== undefined) fail(`pre_tokenizer must be null or Metaspace for a SentencePiece BPE, got ${showJson(pre)}`);
   const expected = {
     type: 'Sequence',
     normalizers: [
@@ -241,7 +241,7 @@ function checkSentencePiece(root: Json, model: Json, fail: Fail): void {
   };
   // Safe to stringify: the reader bounded the file's nesting depth.
   if (JSON.stringify(normalizer) !== JSON.stringify(expected)) {
-    fail(`normalizer must be ${JSON.stringify(expected)} for a SentencePiece BPE, got ${showValue(normalizer ?? null)}`);
+    fail(`normalizer must be ${JSON.stringify(expected)} for a SentencePiece BPE, got ${showJson(normalizer ?? null)}`);
   }
 }
 

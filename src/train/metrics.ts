@@ -4,8 +4,8 @@
 // (the trainer appends), trimming it on resume.
 
 import { readFileSync } from 'node:fs';
-import { FormatError } from '../errors.js';
-import { JSON_LIMITS, parseJsonLines, showValue } from '../io/json.js';
+import { FormatError, showJson } from '../errors.js';
+import { JSON_LIMITS, parseJsonLines } from '../io/json.js';
 
 /** [step, loss] points of the training and validation losses, in log order. */
 export interface LossCurve {
@@ -17,7 +17,7 @@ export function readLossCurve(file: string): LossCurve {
   const out: LossCurve = { train: [], val: [] };
   for (const { line, value } of parseJsonLines(readFileSync(file, 'utf8'), file, { maxSize: JSON_LIMITS.line })) {
     const m = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-    if (!Number.isSafeInteger(m['step'])) throw new FormatError(`${file} line ${line}: field "step" is ${showValue(m['step'])}, expected an integer`);
+    if (!Number.isSafeInteger(m['step'])) throw new FormatError(`${file} line ${line}: field "step" is ${showJson(m['step'])}, expected an integer`);
     const step = m['step'] as number;
     // A diverged step logs its loss as null (JSON has no NaN): it has no point on the curve.
     if (typeof m['loss'] === 'number') out.train.push([step, m['loss']]);

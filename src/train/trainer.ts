@@ -8,9 +8,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import { FormatError, InputError } from '../errors.js';
+import { FormatError, InputError, showJson } from '../errors.js';
 import { commitFiles } from '../io/atomic.js';
-import { JSON_LIMITS, parseJson, readTextFile, showValue } from '../io/json.js';
+import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
 import { type F32Tensor, encodeSafetensors, readSafetensorsFile } from '../io/safetensors.js';
 import type { SwatModel } from '../model/model.js';
 import type { ParamBuffer } from '../model/params.js';
@@ -239,7 +239,7 @@ function round3(x: number): number {
 function parseState(text: string, file: string): TrainerState {
   const s = parseJson(text, file, { maxSize: JSON_LIMITS.trainerState }) as TrainerState;
   if (s?.format !== 'swat-trainer-state' || s.version !== 1) throw new FormatError(`${file}: not a swat trainer state (format/version)`);
-  if (!Number.isInteger(s.step) || s.step < 0) throw new FormatError(`${file}: field "step" is ${showValue(s.step)}`);
+  if (!Number.isInteger(s.step) || s.step < 0) throw new FormatError(`${file}: field "step" is ${showJson(s.step)}`);
   if (!Array.isArray(s.rng) || s.rng.length !== 4) throw new FormatError(`${file}: field "rng" is not a random state`);
   if (typeof s.options !== 'object' || s.options === null) throw new FormatError(`${file}: field "options" is missing`);
   return s;

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const env = { ...process.env, SWAT_BACKEND: 'reference' };
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const SWAT_ENV = { ...process.env, SWAT_BACKEND: 'reference' };
 
 type Result = { code: number; out: string; err: string };
 
 export function swat(...args: string[]): Result {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: SWAT_ENV });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -19,7 +19,7 @@ export function swat(...args: string[]): Result {
  *  a run that passes allocated no more. Node itself needs about 1.2 GiB of address space. */
 export function swatWithin(memoryMiB: number, ...args: string[]): Result {
   const script = `ulimit -v ${memoryMiB * 1024} && exec "$0" "$@"`;
-  const r = spawnSync('/bin/sh', ['-c', script, process.execPath, MAIN, ...args], { encoding: 'utf8', env });
+  const r = spawnSync('/bin/sh', ['-c', script, process.execPath, MAIN, ...args], { encoding: 'utf8', env: SWAT_ENV });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 

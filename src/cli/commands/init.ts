@@ -3,7 +3,8 @@
 import { backendFrom } from '../backend.js';
 import { SwatModel } from '../../model/model.js';
 import { saveModel } from '../../model/store.js';
-import { type CommandSpec, type Parsed, int, required, str } from '../args.js';
+import { type CommandSpec, type Parsed, SEED, required, seed, str } from '../args.js';
+import { print } from '../output.js';
 import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
 import { describeModel } from './info.js';
 
@@ -14,7 +15,7 @@ export const initCommand: CommandSpec = {
   options: {
     out: { type: 'string', arg: 'DIR', help: 'model directory to write' },
     ...architectureOptions({ layers: '4', dim: '128', heads: '4', window: '64' }),
-    seed: { type: 'string', arg: 'S', help: 'initialisation seed', default: '0' },
+    seed: { type: 'string', arg: 'S', check: SEED, help: 'initialisation seed', default: '0' },
   },
 };
 
@@ -22,7 +23,7 @@ export function runInit(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'init');
   const tokenizer = tokenizerFromArgs(v);
   const config = configFromArgs(v, tokenizer);
-  const model = SwatModel.create(config, backendFrom(v), int(v, 'seed')!);
+  const model = SwatModel.create(config, backendFrom(v), seed(v)!);
   saveModel(out, model, tokenizer);
-  process.stdout.write(`wrote ${out}\n${describeModel(config, tokenizer)}\n`);
+  print(`wrote ${out}\n${describeModel(config, tokenizer)}\n`);
 }
