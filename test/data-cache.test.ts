@@ -235,7 +235,7 @@ test('a cache whose files are missing, truncated or whose manifest is corrupt is
   assert.equal(open([dir], cacheDir).rebuilt, `${m2.documents_file} is missing or has the wrong size`);
   writeFileSync(join(good.dir, MANIFEST_FILE), '{"format": "swat-token-cache", "vers');
   const rebuilt = open([dir], cacheDir);
-  assert.equal(rebuilt.rebuilt, 'manifest.json is damaged (not valid JSON (unexpected end at column 37))');
+  assert.equal(rebuilt.rebuilt, 'manifest.json: not valid JSON (unexpected end at column 37)');
   assert.deepEqual(Array.from(rebuilt.train.toArray()), tokens);
 });
 

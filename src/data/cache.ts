@@ -29,7 +29,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync,
 import { join, resolve } from 'node:path';
 import { DataError, InputError } from '../errors.js';
 import { recoverDir, writeFileAtomic } from '../io/atomic.js';
-import { JSON_LIMITS, readJsonFile } from '../io/json.js';
+import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
 import { checkedProduct } from '../io/sizes.js';
 import { tokenizerHash } from '../tokenizer/hf-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -158,10 +158,10 @@ function readManifest(dir: string): Manifest | string {
   if (!existsSync(path)) return 'no cache yet';
   let m: unknown;
   try {
-    m = readJsonFile(path, { maxSize: JSON_LIMITS.manifest, error: DataError });
+    m = parseJson(readTextFile(path, JSON_LIMITS.manifest, DataError), MANIFEST_FILE, { maxSize: JSON_LIMITS.manifest, error: DataError });
   } catch (e) {
-    if (!(e instanceof DataError)) throw e;
-    return `${MANIFEST_FILE} is damaged (${e.message.slice(path.length + 2)})`;
+    if (e instanceof DataError) return e.message; // "manifest.json: not valid JSON (…)"
+    throw e;
   }
   const problem = manifestProblem(m as Partial<Manifest>);
   return problem === null ? (m as Manifest) : `${MANIFEST_FILE} ${problem}`;

@@ -151,7 +151,7 @@ export function cachedEval<T>(run: TrainedRun, key: string, compute: () => T): T
   let cache: { step: number; results: Record<string, unknown> } = { step: run.step, results: {} };
   if (existsSync(file)) {
     try {
-      const c = readJsonFile(file, { maxSize: JSON_LIMITS.manifest }) as typeof cache;
+      const c = readJsonFile(file, { maxSize: JSON_LIMITS.results }) as typeof cache;
       if (c.step === run.step) cache = c;
     } catch {
       // A damaged cache is only a lost speed-up: recompute.

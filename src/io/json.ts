@@ -32,6 +32,8 @@ export const JSON_LIMITS = {
   line: 16 * MiB,
   /** One line of a JSON-lines corpus: a whole document; V8 strings stop at 512 MiB anyway. */
   document: 256 * MiB,
+  /** Results the studies cache beside their runs (losses by step and position). */
+  results: 256 * MiB,
 } as const;
 
 /** A SwatError subclass to report failures with (FormatError, ConfigError, DataError, ...). */

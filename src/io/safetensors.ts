@@ -5,10 +5,12 @@
 // padded with spaces to a multiple of 8 (so the data starts 8-aligned), then the data buffer; offsets are
 // relative to the start of that buffer. Tensors are laid out in the order given, back to back.
 //
-// Writes F32 only (SWAT.md §2: weights are stored as F32). Reads F32, F16, BF16 and F64, all returned as
-// Float32Array. Every header field is checked against the bytes before any tensor is built, so a damaged or
-// cut-short file is a one-line FormatError naming the file, never a wrong tensor or a RangeError.
-// Deliberately not here: integer or bool dtypes, memory mapping, lazy loading of single tensors.
+// Writes F32 only (SWAT.md §2: weights are stored as F32). Reads F32, F16, BF16 and F64 as float values,
+// from memory (decodeSafetensors) or from a file header first and then tensor by tensor into the caller's
+// buffers (SafetensorsReader). Every header field is checked against the file's size before any tensor is
+// built — the header's length and JSON bounded, sizes computed overflow-safely — so a damaged, cut-short or
+// hostile file is a one-line FormatError naming the file, never a wrong tensor, a RangeError or a huge
+// allocation. Deliberately not here: integer or bool dtypes, memory mapping, what tensors a model needs.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';

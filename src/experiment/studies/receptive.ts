@@ -29,7 +29,7 @@ export function receptiveFieldStudy(ctx: StudyContext): StudyResult {
   let losses: number[];
   if (existsSync(join(dir, DONE_FILE))) {
     model = loadModel(dir, ctx.backend).model;
-    losses = (readJsonFile(join(dir, DONE_FILE), { maxSize: JSON_LIMITS.line }) as { losses: number[] }).losses;
+    losses = (readJsonFile(join(dir, DONE_FILE), { maxSize: JSON_LIMITS.results }) as { losses: number[] }).losses;
   } else {
     ctx.log(`receptive field: training a retrieval model (window ${window}, ${p.layers} layers, bound ${bound}) for ${p.retrievalSteps} steps`);
     model = SwatModel.create(config, ctx.backend, p.seed);
