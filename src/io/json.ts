@@ -11,14 +11,14 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FormatError, type SwatError, showJson } from '../errors.js';
 
 /** How deep a user's JSON may nest. The deepest legitimate file here is a tokenizer.json with a Sequence of
- *  normalizers holding patterns (6 levels); 64 leaves room for other tools' files and keeps every walk of
+ *  normalizers holding patterns (5 levels); 64 leaves room for other tools' files and keeps every walk of
  *  the parsed value far from the stack limit. */
 export const MAX_JSON_DEPTH = 64;
 
 const MiB = 1 << 20;
 
 /** Size limits per kind of file, each far above any real file of its kind, so that a wrong or hostile
- *  file is refused before it is read into memory. */
+ *  file is refused before it is read into memory; all below V8's longest string (512 MiB). */
 export const JSON_LIMITS = {
   /** config.json: about 1 KB; alibi_slopes is the only list, one number per head. */
   config: MiB,
@@ -26,8 +26,8 @@ export const JSON_LIMITS = {
   tokenizer: 256 * MiB,
   /** trainer_state.json: the run's options and a few counters. */
   trainerState: 16 * MiB,
-  /** The token cache's manifest.json: sources and the held-out document list (4 bytes or so per document). */
-  manifest: 512 * MiB,
+  /** The token cache's manifest.json: sources and the held-out document list (about 10 bytes a document). */
+  manifest: 256 * MiB,
   /** One line of metrics.jsonl or of an evaluation task file (a few KB at most). */
   line: 16 * MiB,
   /** One line of a JSON-lines corpus: a whole document; V8 strings stop at 512 MiB anyway. */
