@@ -147,7 +147,8 @@ test('the token cache: a same-size edit with its mtime put back, and a flipped t
   const doc = put('cached/one.txt', 'The first document of the corpus. '.repeat(20));
   put('cached/two.txt', 'The second document of the corpus. '.repeat(20));
   const cache = join(root, 'cache');
-  const train = () => swat('train', '--data', join(root, 'cached'), '--cache', cache, '--out', join(root, 'cached-run'), '--layers', '1', '--dim', '8', '--heads', '2', '--window', '4', '--steps', '1', '--seq-len', '8', '--batch-size', '1', '--checkpoint-interval', '0');
+  let runs = 0; // a fresh --out each time: only the cache is shared
+  const train = () => swat('train', '--data', join(root, 'cached'), '--tokenizer', 'byte', '--cache', cache, '--out', join(root, `cached-run-${runs++}`), '--layers', '1', '--dim', '8', '--heads', '2', '--window', '4', '--steps', '1', '--seq-len', '8', '--batch-size', '1', '--checkpoint-interval', '0');
   const reason = () => {
     const r = train();
     assert.equal(r.code, 0, r.err);
