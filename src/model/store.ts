@@ -110,5 +110,5 @@ function checkTensors(file: SafetensorsReader, specs: readonly ParamSpec[], conf
 
 /** "[258, 16]"; a shape of absurd rank (from a hostile header) is cut short. */
 function showShape(shape: readonly number[]): string {
-  return `[${shape.slice(0, 8).join(', ')}${shape.length > 8 ? ', ...' : ''}]`;
+  return `[${shape.slice(0, 8).join(', ')}${shape.length > 8 ? ', …' : ''}]`;
 }
