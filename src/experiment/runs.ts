@@ -11,8 +11,10 @@ import type { AttentionActivation, Backend } from '../backend/backend.js';
 import { makeConfig } from '../config.js';
 import { ConfigError, FormatError } from '../errors.js';
 import { SwatModel } from '../model/model.js';
+import { JSON_LIMITS, readJsonFile } from '../io/json.js';
 import { loadModel } from '../model/store.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { type LossCurve, readLossCurve } from '../train/metrics.js';
 import { type TrainData, type TrainOptions, METRICS_FILE, STATE_FILE, Trainer } from '../train/trainer.js';
 import type { Preset } from './presets.js';
 
@@ -128,7 +130,7 @@ export function ensureRun(ctx: RunContext, s: RunSpec): TrainedRun {
 function readState(dir: string): { step: number; elapsed: number } {
   const file = join(dir, STATE_FILE);
   try {
-    const s = JSON.parse(readFileSync(file, 'utf8')) as { step: unknown; elapsed: unknown };
+    const s = readJsonFile(file, { maxSize: JSON_LIMITS.trainerState }) as { step: unknown; elapsed: unknown };
     if (Number.isInteger(s.step) && typeof s.elapsed === 'number') return { step: s.step as number, elapsed: s.elapsed };
   } catch {
     // reported below
@@ -136,23 +138,10 @@ function readState(dir: string): { step: number; elapsed: number } {
   throw new FormatError(`${file}: not a readable trainer state (remove the run directory to retrain it)`);
 }
 
-export interface Curve {
-  train: [number, number][];
-  val: [number, number][];
-}
-
 /** Training and validation loss by step, from the run's metrics log. */
-export function readCurve(dir: string): Curve {
+export function readCurve(dir: string): LossCurve {
   const file = join(dir, METRICS_FILE);
-  const out: Curve = { train: [], val: [] };
-  if (!existsSync(file)) return out;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const m = JSON.parse(line) as { step: number; loss?: number; val_loss?: number };
-    if (m.loss !== undefined) out.train.push([m.step, m.loss]);
-    if (m.val_loss !== undefined) out.val.push([m.step, m.val_loss]);
-  }
-  return out;
+  return existsSync(file) ? readLossCurve(file) : { train: [], val: [] };
 }
 
 /** `compute()`'s result, cached in the run directory for this step and key (evaluations are deterministic
@@ -162,7 +151,7 @@ export function cachedEval<T>(run: TrainedRun, key: string, compute: () => T): T
   let cache: { step: number; results: Record<string, unknown> } = { step: run.step, results: {} };
   if (existsSync(file)) {
     try {
-      const c = JSON.parse(readFileSync(file, 'utf8')) as typeof cache;
+      const c = readJsonFile(file, { maxSize: JSON_LIMITS.results }) as typeof cache;
       if (c.step === run.step) cache = c;
     } catch {
       // A damaged cache is only a lost speed-up: recompute.

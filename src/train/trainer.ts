@@ -8,15 +8,17 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import { FormatError, InputError } from '../errors.js';
+import { FormatError, InputError, showJson } from '../errors.js';
 import { commitFiles } from '../io/atomic.js';
-import { type F32Tensor, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
+import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
+import { type F32Tensor, encodeSafetensors, readSafetensorsFile } from '../io/safetensors.js';
 import type { SwatModel } from '../model/model.js';
 import type { ParamBuffer } from '../model/params.js';
 import { loadModel, modelFiles } from '../model/store.js';
 import { writePlot } from '../plot/svg.js';
 import { Rng } from '../random.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { readLossCurve } from './metrics.js';
 import { AdamW, clipGradients } from './optimizer.js';
 import { type Batch, type TokenStream, checkLength, sampleBatch, validationBatches } from './sampler.js';
 import { learningRate } from './schedule.js';
@@ -120,9 +122,9 @@ export class Trainer {
   static resume(dir: string, backend: Backend, data: TrainData, overrides: Partial<Pick<TrainOptions, 'maxSteps'>> = {}): Trainer {
     const { model, tokenizer, metadata } = loadModel(dir, backend);
     const statePath = join(dir, STATE_FILE);
-    const state = parseState(readFileSync(statePath, 'utf8'), statePath);
+    const state = parseState(readTextFile(statePath, JSON_LIMITS.trainerState), statePath);
     const optPath = join(dir, OPTIMIZER_FILE);
-    const opt = decodeSafetensors(readFileSync(optPath), optPath);
+    const opt = readSafetensorsFile(optPath, { finite: true });
     for (const [file, meta] of [[join(dir, 'model.safetensors'), metadata], [optPath, opt.metadata]] as const) {
       if (meta['step'] !== String(state.step)) {
         throw new FormatError(`${file}: written at step ${meta['step']}, ${statePath} is at step ${state.step}: the checkpoint is inconsistent`);
@@ -235,14 +237,9 @@ function round3(x: number): number {
 }
 
 function parseState(text: string, file: string): TrainerState {
-  let s: TrainerState;
-  try {
-    s = JSON.parse(text) as TrainerState;
-  } catch {
-    throw new FormatError(`${file}: not valid JSON`);
-  }
+  const s = parseJson(text, file, { maxSize: JSON_LIMITS.trainerState }) as TrainerState;
   if (s?.format !== 'swat-trainer-state' || s.version !== 1) throw new FormatError(`${file}: not a swat trainer state (format/version)`);
-  if (!Number.isInteger(s.step) || s.step < 0) throw new FormatError(`${file}: field "step" is ${JSON.stringify(s.step)}`);
+  if (!Number.isInteger(s.step) || s.step < 0) throw new FormatError(`${file}: field "step" is ${showJson(s.step)}`);
   if (!Array.isArray(s.rng) || s.rng.length !== 4) throw new FormatError(`${file}: field "rng" is not a random state`);
   if (typeof s.options !== 'object' || s.options === null) throw new FormatError(`${file}: field "options" is missing`);
   return s;
@@ -254,7 +251,7 @@ function trimMetrics(file: string, step: number): void {
   const keep = readFileSync(file, 'utf8').split('\n').filter((line) => {
     if (!line.trim()) return false;
     try {
-      return (JSON.parse(line) as { step: number }).step <= step;
+      return (parseJson(line, file, { maxSize: JSON_LIMITS.line }) as { step: number }).step <= step;
     } catch {
       return false;
     }
@@ -266,14 +263,7 @@ function trimMetrics(file: string, step: number): void {
 export function writeLossPlot(dir: string): void {
   const file = join(dir, METRICS_FILE);
   if (!existsSync(file)) return;
-  const train: [number, number][] = [];
-  const val: [number, number][] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
-    const m = JSON.parse(line) as { step: number; loss?: number; val_loss?: number };
-    if (m.loss !== undefined) train.push([m.step, m.loss]);
-    if (m.val_loss !== undefined) val.push([m.step, m.val_loss]);
-  }
+  const { train, val } = readLossCurve(file);
   const k = Math.max(1, Math.round(train.length / 50));
   const smooth = train.map(([s], i) => {
     const w = train.slice(Math.max(0, i - k + 1), i + 1);

@@ -8,8 +8,18 @@ import { fileURLToPath } from 'node:url';
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const SWAT_ENV = { ...process.env, SWAT_BACKEND: 'reference' };
 
-export function swat(...args: string[]): { code: number; out: string; err: string } {
+type Result = { code: number; out: string; err: string };
+
+export function swat(...args: string[]): Result {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: SWAT_ENV });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** swat with its address space bounded (`ulimit -v`, in MiB): an allocation past it fails the process, so
+ *  a run that passes allocated no more. Node itself needs about 1.2 GiB of address space. */
+export function swatWithin(memoryMiB: number, ...args: string[]): Result {
+  const script = `ulimit -v ${memoryMiB * 1024} && exec "$0" "$@"`;
+  const r = spawnSync('/bin/sh', ['-c', script, process.execPath, MAIN, ...args], { encoding: 'utf8', env: SWAT_ENV });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -28,7 +38,15 @@ export function ok(...args: string[]): string {
 /** Runs a command that must fail with one stderr line, no stack trace: exactly `swat: error: <message>`
  *  for a string, or a line matching a pattern. */
 export function fails(message: string | RegExp, ...args: string[]): void {
-  const r = swat(...args);
+  failedWith(swat(...args), message, args);
+}
+
+/** `fails`, with the address space bounded as in swatWithin. */
+export function failsWithin(memoryMiB: number, message: string | RegExp, ...args: string[]): void {
+  failedWith(swatWithin(memoryMiB, ...args), message, args);
+}
+
+function failedWith(r: Result, message: string | RegExp, args: string[]): void {
   assert.notEqual(r.code, 0, `swat ${args.join(' ')} should fail`);
   const lines = r.err.trimEnd().split('\n');
   assert.equal(lines.length, 1, `expected one line, got:\n${r.err}`);
