@@ -24,3 +24,18 @@ export class DataError extends SwatError {
 export class InputError extends SwatError {
   override name = 'InputError';
 }
+
+/** A file that could not be written (disk full, no permission): the message names the file and the errno. */
+export class WriteError extends SwatError {
+  override name = 'WriteError';
+}
+
+/** A directory another process is writing (its lock is held), or whose lock this process lost. */
+export class LockError extends SwatError {
+  override name = 'LockError';
+}
+
+/** Training that cannot go on: the loss, gradients or weights stopped being finite. */
+export class TrainingError extends SwatError {
+  override name = 'TrainingError';
+}

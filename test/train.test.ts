@@ -12,6 +12,7 @@ import { SwatModel } from '../src/model/model.js';
 import { learningRate } from '../src/train/schedule.js';
 import { type TrainOptions, Trainer, METRICS_FILE, PLOT_FILE, STATE_FILE } from '../src/train/trainer.js';
 import { ByteLevelTokenizer } from '../src/tokenizer/byte-level.js';
+import { DirLock } from '../src/io/lock.js';
 
 const be = new ReferenceBackend('float32');
 const tokenizer = new ByteLevelTokenizer();
@@ -40,6 +41,11 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'swat-train-'));
 }
 
+/** A fresh run directory, locked as the trainer requires; `dir` to reuse one (after a simulated crash). */
+function claim(dir = tmp()): DirLock {
+  return DirLock.acquire(dir, 'test');
+}
+
 function losses(trainer: Trainer, stopAfter = Infinity): Map<number, number> {
   const out = new Map<number, number>();
   try {
@@ -63,12 +69,14 @@ test('learning rate: linear warm-up, cosine decay to the minimum', () => {
 });
 
 test('resuming a checkpoint reproduces the uninterrupted run exactly', () => {
-  const full = losses(Trainer.start(newModel(), tokenizer, data, options(), tmp()));
+  const full = losses(Trainer.start(newModel(), tokenizer, data, options(), claim()));
   assert.equal(full.size, 6);
-  const dir = tmp();
-  const first = losses(Trainer.start(newModel(), tokenizer, data, options(), dir), 4); // dies after step 4
+  const lock = claim();
+  const dir = lock.dir;
+  const first = losses(Trainer.start(newModel(), tokenizer, data, options(), lock), 4); // dies after step 4
   assert.deepEqual([...first.keys()], [1, 2, 3, 4]);
-  const resumed = Trainer.resume(dir, be, data);
+  lock.release();
+  const resumed = Trainer.resume(claim(dir), be, data);
   assert.equal(resumed.step, 3); // the last checkpoint
   const rest = losses(resumed);
   assert.deepEqual([...rest.keys()], [4, 5, 6]);
@@ -81,32 +89,36 @@ test('resuming a checkpoint reproduces the uninterrupted run exactly', () => {
 });
 
 test('a half-written checkpoint is never loaded: the previous complete one is', () => {
-  const dir = tmp();
-  losses(Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 3 }), dir));
+  const lock = claim();
+  const dir = lock.dir;
+  losses(Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 3 }), lock));
+  lock.release();
   // What a writer killed mid-commit leaves: new files in .pending, no commit marker.
   mkdirSync(join(dir, '.pending'));
   writeFileSync(join(dir, '.pending', STATE_FILE), JSON.stringify({ step: 99 }));
   writeFileSync(join(dir, '.pending', 'model.safetensors'), Buffer.alloc(10));
-  const t = Trainer.resume(dir, be, data, { maxSteps: 6 });
+  const t = Trainer.resume(claim(dir), be, data, { maxSteps: 6 });
   assert.equal(t.step, 3);
   assert.equal(existsSync(join(dir, '.pending')), false);
 });
 
 test('a checkpoint whose files disagree is refused with a one-line error', () => {
-  const dir = tmp();
-  losses(Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 3 }), dir));
+  const lock = claim();
+  const dir = lock.dir;
+  losses(Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 3 }), lock));
+  lock.release();
   const statePath = join(dir, STATE_FILE);
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as { step: number };
   writeFileSync(statePath, JSON.stringify({ ...state, step: 2 }));
-  assert.throws(() => Trainer.resume(dir, be, data), {
+  assert.throws(() => Trainer.resume(claim(dir), be, data), {
     name: 'FormatError',
     message: `${join(dir, 'model.safetensors')}: written at step 3, ${statePath} is at step 2: the checkpoint is inconsistent`,
   });
 });
 
 test('gradient accumulation over K micro-batches matches one batch K times larger', () => {
-  const a = Trainer.start(newModel(), tokenizer, data, options({ batchSize: 4, gradAccum: 1 }), tmp());
-  const b = Trainer.start(newModel(), tokenizer, data, options({ batchSize: 2, gradAccum: 2 }), tmp());
+  const a = Trainer.start(newModel(), tokenizer, data, options({ batchSize: 4, gradAccum: 1 }), claim());
+  const b = Trainer.start(newModel(), tokenizer, data, options({ batchSize: 2, gradAccum: 2 }), claim());
   for (let i = 0; i < 3; i++) {
     const la = a.trainStep().loss;
     const lb = b.trainStep().loss;
@@ -115,14 +127,14 @@ test('gradient accumulation over K micro-batches matches one batch K times large
 });
 
 test('training learns: validation loss falls well below its starting value', () => {
-  const t = Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 60, lr: 1e-2, warmupSteps: 5, checkpointInterval: 0 }), tmp());
+  const t = Trainer.start(newModel(), tokenizer, data, options({ maxSteps: 60, lr: 1e-2, warmupSteps: 5, checkpointInterval: 0 }), claim());
   const before = t.validate();
   const after = t.run();
   assert.ok(after < before * 0.6, `validation loss ${before} → ${after}`);
 });
 
 test('data shorter than one sequence is a one-line data error', () => {
-  assert.throws(() => Trainer.start(newModel(), tokenizer, { train: stream(10, 0), val: data.val }, options(), tmp()), {
+  assert.throws(() => Trainer.start(newModel(), tokenizer, { train: stream(10, 0), val: data.val }, options(), claim()), {
     name: 'DataError', message: 'training data has 10 tokens, a sequence of length 16 needs at least 17',
   });
 });

