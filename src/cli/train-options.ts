@@ -105,13 +105,20 @@ function architectureDifferences(v: Parsed, config: SwatConfig, tokenizer: Token
   if (typed.length === 0) return;
   const recorded = configFlags(config);
   const merged: Parsed = { ...recorded, ...Object.fromEntries(typed.map((f) => [f, v[f]])) };
+  if (!given(v, 'vocab-size')) delete merged['vocab-size']; // then it follows the tokenizer, as in a new run
   if (given(v, 'alibi-schedule') && !given(v, 'alibi')) merged['alibi'] = 'balanced'; // a schedule applies to a preset
-  const wanted = configFromArgs(merged, given(v, 'tokenizer') ? tokenizerFromArgs(v) : tokenizer);
+  let wanted: SwatConfig | null;
+  try {
+    wanted = configFromArgs(merged, given(v, 'tokenizer') ? tokenizerFromArgs(v) : tokenizer);
+  } catch {
+    wanted = null; // flags that make no model with the checkpoint's other settings: compare them as typed
+  }
+  const show = (x: unknown) => (typeof x === 'boolean' ? (x ? 'set' : 'not set') : String(x));
   for (const flag of typed) {
-    if (ARCHITECTURE_FIELDS[flag]!.some((field) => JSON.stringify(wanted[field]) !== JSON.stringify(config[field]))) {
-      const show = (x: unknown) => (typeof x === 'boolean' ? (x ? 'set' : 'not set') : String(x));
-      differ(flag, show(v[flag]), show(recorded[flag]));
-    }
+    const differs = wanted === null
+      ? show(v[flag]) !== show(recorded[flag])
+      : ARCHITECTURE_FIELDS[flag]!.some((field) => JSON.stringify(wanted[field]) !== JSON.stringify(config[field]));
+    if (differs) differ(flag, show(v[flag]), show(recorded[flag]));
   }
 }
 

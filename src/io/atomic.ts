@@ -296,7 +296,10 @@ function writeDurable(path: string, data: Uint8Array | string): void {
 const written = { setting: undefined as string | undefined, bytes: 0 };
 function diskRoom(wanted: number): number {
   const setting = process.env['SWAT_TEST_DISK_FREE_BYTES'];
-  if (setting === undefined) return wanted;
+  if (setting === undefined) {
+    written.setting = undefined;
+    return wanted;
+  }
   if (setting !== written.setting) Object.assign(written, { setting, bytes: 0 });
   const room = Math.max(0, Math.min(wanted, Number(setting) - written.bytes));
   written.bytes += room;

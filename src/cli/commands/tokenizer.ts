@@ -57,7 +57,7 @@ function trainTokenizer(v: Parsed): void {
   try {
     const held = heldWork(out);
     if ((held.tokenizer || held.model) && !flag(v, 'force')) {
-      throw refusal(out, held, held.model ? ': a new tokenizer.json would leave the model unable to read its text' : '');
+      throw refusal(out, held, held.model ? ', which a new tokenizer.json would leave unable to read its text' : '');
     }
     writeTokenizer(v, out, vocabSize, paths, files);
   } finally {
