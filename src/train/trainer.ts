@@ -74,6 +74,8 @@ export const STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 /** Steps in a row whose loss or gradient is not finite after which a run stops as diverged. */
 export const MAX_SKIPPED_IN_A_ROW = 10;
+/** The loss plot is redrawn at a checkpoint at most this often, and at the end of a run. */
+const PLOT_INTERVAL_MS = 30_000;
 
 export interface TrainerState {
   format: 'swat-trainer-state';
@@ -127,6 +129,7 @@ export class Trainer {
   private skippedInARow = 0;
   private valLoss = NaN;
   private window = { start: 0, tokens: 0 };
+  private plottedAt = -Infinity;
 
   private constructor(model: SwatModel, tokenizer: Tokenizer | null, data: TrainData, options: TrainOptions, lock: DirLock, rng: Rng, optimizer: AdamW) {
     checkTrainOptions(options);
@@ -235,7 +238,7 @@ export class Trainer {
     while (this.step < this.options.maxSteps) {
       await new Promise((resolve) => setImmediate(resolve)); // a few microseconds, against steps of milliseconds
       if (stop()) {
-        if (this.lastCheckpoint !== this.step) this.checkpointAndTell(onEvent);
+        if (this.lastCheckpoint !== this.step) this.checkpointAndTell(onEvent, true);
         return null;
       }
       this.advance(onEvent);
@@ -246,8 +249,9 @@ export class Trainer {
   /** Makes the directory hold this run: a new run commits its current step, replacing what was there;
    *  the metrics log and plot are cut back to the checkpoint. */
   private begin(): void {
-    if (this.lastCheckpoint === null) this.checkpoint();
+    if (this.lastCheckpoint === null) this.commitCheckpoint();
     trimMetrics(this.outDir, this.lastCheckpoint!);
+    this.plottedAt = performance.now();
     this.window = { start: performance.now(), tokens: 0 };
   }
 
@@ -273,7 +277,7 @@ export class Trainer {
       appendMetrics(this.outDir, { step: this.step, val_loss: this.valLoss });
       onEvent({ kind: 'eval', step: this.step, valLoss: this.valLoss });
     }
-    if ((o.checkpointInterval > 0 && this.step % o.checkpointInterval === 0) || last) this.checkpointAndTell(onEvent);
+    if ((o.checkpointInterval > 0 && this.step % o.checkpointInterval === 0) || last) this.checkpointAndTell(onEvent, last);
   }
 
   /** After a skipped step: stops the run when the weights are no longer finite (nothing can recover them)
@@ -297,9 +301,17 @@ export class Trainer {
     return this.valLoss;
   }
 
-  private checkpointAndTell(onEvent: (e: TrainEvent) => void): void {
-    this.checkpoint();
+  /** A checkpoint, and the loss plot when it is the run's last or the plot is old: drawing it costs
+   *  about as much as a small model's checkpoint, which may come every step. */
+  private checkpointAndTell(onEvent: (e: TrainEvent) => void, last: boolean): void {
+    this.commitCheckpoint();
+    if (last || performance.now() - this.plottedAt > PLOT_INTERVAL_MS) this.plot();
     onEvent({ kind: 'checkpoint', step: this.step, dir: this.outDir });
+  }
+
+  private plot(): void {
+    writeLossPlot(this.outDir);
+    this.plottedAt = performance.now();
   }
 
   /** Whether every weight and optimiser moment is a finite float32 (what a checkpoint stores). */
@@ -310,6 +322,11 @@ export class Trainer {
   /** Writes model, tokenizer, optimiser and trainer state as one crash-safe set, and the loss plot. Refuses
    *  (TrainingError) when a number is not finite, and (LockError) when this process lost the directory. */
   checkpoint(): void {
+    this.commitCheckpoint();
+    this.plot();
+  }
+
+  private commitCheckpoint(): void {
     if (!this.finiteState()) throw this.diverged('the weights are not finite, so no checkpoint is written');
     this.lock.assertHeld();
     const meta = { step: String(this.step) };
@@ -331,7 +348,6 @@ export class Trainer {
       [STATE_FILE]: JSON.stringify(state, null, 2) + '\n',
     });
     this.lastCheckpoint = this.step;
-    writeLossPlot(this.outDir);
   }
 }
 
