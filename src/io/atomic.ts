@@ -199,13 +199,8 @@ function observe(dir: string, names: readonly string[]): Observation | null {
   const parts: (string | null)[] = [fileId(marker)];
   let committed: string[] = [];
   if (parts[0] !== null) {
-    let text: string;
-    try {
-      text = readFileSync(marker, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null; // the writer just finished
-      throw e;
-    }
+    const text = unlessMissing(() => readFileSync(marker, 'utf8'));
+    if (text === undefined) return null; // the writer just finished
     committed = parseManifest(text, marker);
     parts.push(text);
   }
@@ -225,17 +220,23 @@ function observe(dir: string, names: readonly string[]): Observation | null {
 /** Opens every source; false when one moved away or was replaced since it was observed. */
 function openAll(seen: Observation, fds: Map<string, number>): boolean {
   for (const [name, { path, id }] of seen.sources) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw e;
-    }
+    const fd = unlessMissing(() => openSync(path, 'r'));
+    if (fd === undefined) return false;
     fds.set(name, fd);
     if (statId(fstatSync(fd, { bigint: true })) !== id) return false;
   }
   return true;
+}
+
+/** `read()`, or undefined when what it reads does not exist (ENOENT): for files another process may
+ *  remove or rename at any moment. */
+export function unlessMissing<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 /** Identity and version of a file (inode, size, modification and change times), or null if absent. */

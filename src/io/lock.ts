@@ -7,7 +7,9 @@
 // process wins, and the lock file is never seen half-written. A lock whose holder is gone (its pid no
 // longer runs, or runs a process started at another time: the pid was reused) is stale: it is renamed to a
 // unique name first, so of several processes breaking it only one removes it, then taking is retried.
-// The holder checks that the lock file still carries its token before each commit (assertHeld).
+// The holder checks that the lock file still carries its token before each commit (assertHeld), so a
+// holder whose lock was removed (by hand, or in the rare race where a process breaking a stale lock
+// displaces a fresh one) stops before writing.
 //
 // Not handled: holders on other hosts (a shared file system) are never considered stale; the message says
 // which host holds it. Liveness and start times are checked by pid and /proc, which is per host.
@@ -17,7 +19,7 @@ import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmd
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockError } from '../errors.js';
-import { asWriteError, processAlive, tempPath, writeFileAtomic } from './atomic.js';
+import { asWriteError, processAlive, tempPath, unlessMissing, writeFileAtomic } from './atomic.js';
 
 export const LOCK_FILE = '.swat-lock';
 
@@ -45,7 +47,12 @@ export class DirLock {
   /** Takes the lock of `dir` (creating the directory if needed) for `command` (e.g. "swat train"), or
    *  throws a LockError naming the process that holds it. */
   static acquire(dir: string, command: string): DirLock {
-    const created = mkdirSync(dir, { recursive: true }) !== undefined;
+    let created: boolean;
+    try {
+      created = mkdirSync(dir, { recursive: true }) !== undefined;
+    } catch (e) {
+      throw asWriteError(e, dir, 'nothing was written');
+    }
     const me: Holder = {
       pid: process.pid, host: hostname(), start: startTime(process.pid), command,
       since: new Date().toISOString(), token: randomBytes(8).toString('hex'),
@@ -96,13 +103,8 @@ export class DirLock {
 
 /** The holder written in `path`: undefined if there is no lock file, null if it is not one of ours. */
 function readHolder(path: string): Holder | null | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+  const text = unlessMissing(() => readFileSync(path, 'utf8'));
+  if (text === undefined) return undefined;
   try {
     const h = JSON.parse(text) as Holder;
     return Number.isInteger(h.pid) && typeof h.host === 'string' && typeof h.token === 'string' ? h : null;
@@ -122,21 +124,17 @@ function isAlive(h: Holder): boolean {
 function breakStale(dir: string, stale: Holder): void {
   const path = join(dir, LOCK_FILE);
   const aside = tempPath(path);
-  try {
-    renameSync(path, aside);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // another process broke it first
-    throw e;
-  }
-  const moved = readHolder(aside);
-  if (moved?.token !== stale.token) {
+  const moved = unlessMissing(() => (renameSync(path, aside), true));
+  if (moved === undefined) return; // another process broke it first
+  const holder = readHolder(aside);
+  if (holder?.token !== stale.token) {
     // A live process took the lock between our read and our rename: put its lock back.
     try {
       linkSync(aside, path);
     } finally {
       rmSync(aside, { force: true });
     }
-    throw busy(dir, moved ?? null);
+    throw busy(dir, holder ?? null);
   }
   rmSync(aside, { force: true });
 }
