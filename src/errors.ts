@@ -39,3 +39,10 @@ export class LockError extends SwatError {
 export class TrainingError extends SwatError {
   override name = 'TrainingError';
 }
+
+/** Text the user gave, quoted for an error line: newlines and quotes escaped, long text cut to `max`
+ *  characters with "…" so one bad value never makes the line unreadable. */
+export function showValue(text: string, max = 48): string {
+  const cut = text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return `'${cut.replace(/[\\'\n\r\t]/g, (c) => ({ '\\': '\\\\', "'": "\\'", '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!)}'`;
+}

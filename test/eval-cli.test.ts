@@ -31,8 +31,8 @@ test('eval length: default lengths ω … 64ω, a window override, JSON rows and
   // One byte per token except the EOS between the two halves of the split (it predicts no bytes).
   for (const x of r.rows) assert.ok(x.loss > 0 && Math.abs(x.bitsPerByte / (x.loss / Math.LN2) - 1) < 0.05, JSON.stringify(x));
   for (const f of ['length.json', 'length-loss.svg', 'length-loss.png', 'length-positions.png']) assert.ok(existsSync(join(out, f)), f);
-  fails(/--window must be a positive integer or 'none', got '0'/, 'eval', 'length', '--model', model, '--window', '0');
-  fails(/--split must be val or all/, 'eval', 'length', '--model', model, '--data', text, '--split', 'test');
+  fails(/--window must be a positive whole number or 'none', got '0'/, 'eval', 'length', '--model', model, '--window', '0');
+  fails("--split must be one of val, all, got 'test'", 'eval', 'length', '--model', model, '--data', text, '--split', 'test');
 });
 
 test('eval tasks: every named task in the table and JSON; none named is an error', () => {

@@ -1,74 +1,99 @@
-// Command-line parsing on top of node:util parseArgs: every command declares its options once (type,
-// default, help), which gives both the parser and the --help text. Bad values are one-line InputErrors.
+// The command line's declarations: every command states its options once (type, value check, default, help)
+// and the parser (parse.ts, on commander) builds help, typo suggestions and checks from them. Every value is
+// checked before a command runs, so bad input is one line before any long work; the run functions then read
+// values that are known good through the small accessors below.
 
-import { parseArgs } from 'node:util';
-import { InputError } from '../errors.js';
+import { InputError, showValue } from '../errors.js';
+
+/** A test of an option's text and what it must be, for the error line ("a positive integer"). */
+export interface ValueCheck {
+  test: (text: string) => boolean;
+  expected: string;
+}
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
   help: string;
   /** Shown in help and used when absent (strings only; booleans default to false). */
   default?: string;
+  /** The option takes one or more values (`--data a b --data c`). */
   multiple?: boolean;
   /** Placeholder in help, e.g. DIR. */
   arg?: string;
+  /** Checked for the default and for every value given, before the command runs. */
+  check?: ValueCheck;
+  /** A one-letter alias, e.g. 'm' for -m. */
+  short?: string;
+}
+
+export interface SubcommandSpec {
+  summary: string;
+  /** Options of this subcommand only (the parent's options apply too). */
+  options?: Record<string, OptionSpec>;
 }
 
 export interface CommandSpec {
   name: string;
   summary: string;
   usage: string;
+  /** Options of the command (of every subcommand, when it has them). */
   options: Record<string, OptionSpec>;
-  /** A required first word choosing a sub-command (e.g. `swat bench gemm`), returned as `_`. */
-  subcommands?: Record<string, string>;
-  /** Heading of the sub-command list in --help. */
-  subcommandTitle?: string;
+  /** A required first word choosing a subcommand (e.g. `swat bench gemm`), returned as `_`. */
+  subcommands?: Record<string, SubcommandSpec>;
 }
 
 export type Parsed = Record<string, string | boolean | string[] | undefined>;
 
-export function helpText(c: CommandSpec): string {
-  const rows = Object.entries(c.options).map(([name, o]) => {
-    const flag = o.type === 'boolean' ? `--${name}` : `--${name} ${o.arg ?? 'X'}`;
-    const def = o.default !== undefined ? ` (default: ${o.default})` : '';
-    return `  ${flag.padEnd(30)} ${o.help}${def}`;
-  });
-  const subs = c.subcommands ? `\n${c.subcommandTitle ?? 'Subcommands'}:\n${Object.entries(c.subcommands).map(([n, h]) => `  ${n.padEnd(30)} ${h}`).join('\n')}\n` : '';
-  return `swat ${c.name}: ${c.summary}\n\nUsage: swat ${c.name} ${c.usage}\n${subs}\nOptions:\n${rows.join('\n')}\n  ${'--help'.padEnd(30)} show this help\n`;
+/** The options in effect for a command, or for one of its subcommands. */
+export function optionsOf(c: CommandSpec, sub?: string): Record<string, OptionSpec> {
+  return { ...c.options, ...(sub !== undefined ? c.subcommands?.[sub]?.options : {}) };
 }
 
-/** Parses argv for a command; unknown options and stray positionals are errors. */
-export function parseCommand(c: CommandSpec, argv: string[]): Parsed {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
-  for (const [name, o] of Object.entries(c.options)) options[name] = { type: o.type, ...(o.multiple ? { multiple: true } : {}) };
-  let values: Parsed;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as { values: Parsed; positionals: string[] });
-  } catch (e) {
-    throw new InputError(`swat ${c.name}: ${(e as Error).message.split('\n')[0]} (see swat ${c.name} --help)`);
-  }
-  if (c.subcommands && !values['help']) {
-    const sub = positionals.shift();
-    if (sub === undefined || !(sub in c.subcommands)) {
-      throw new InputError(`swat ${c.name}: expected one of ${Object.keys(c.subcommands).join(', ')}${sub === undefined ? '' : `, got '${sub}'`}`);
-    }
-    values['_'] = sub;
-  }
-  if (positionals.length) throw new InputError(`swat ${c.name}: unexpected argument '${positionals[0]}' (see swat ${c.name} --help)`);
-  const explicit = new Set(Object.keys(values).filter((k) => values[k] !== undefined));
-  Object.defineProperty(values, GIVEN, { value: explicit, enumerable: false });
-  for (const [name, o] of Object.entries(c.options)) if (values[name] === undefined && o.default !== undefined) values[name] = o.default;
-  return values;
+// ---------------------------------------------------------------------------------------------- checks
+
+/** Bound of every count on the command line: 32-bit signed, so no size built from them overflows silently. */
+export const MAX_COUNT = 2 ** 31 - 1;
+
+const digits = (s: string) => /^\d+$/.test(s) && Number(s) <= MAX_COUNT;
+const decimal = (s: string) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s) && Number.isFinite(Number(s));
+
+export const COUNT: ValueCheck = { test: digits, expected: `a whole number from 0 to ${MAX_COUNT}` };
+export const POSITIVE: ValueCheck = { test: (s) => digits(s) && Number(s) > 0, expected: `a whole number from 1 to ${MAX_COUNT}` };
+export const NUMBER: ValueCheck = { test: decimal, expected: 'a number' };
+export const NON_NEGATIVE: ValueCheck = { test: (s) => decimal(s) && Number(s) >= 0, expected: 'a number ≥ 0' };
+export const PROBABILITY: ValueCheck = { test: (s) => decimal(s) && Number(s) >= 0 && Number(s) <= 1, expected: 'a number from 0 to 1' };
+export const FRACTION: ValueCheck = { test: (s) => decimal(s) && Number(s) > 0 && Number(s) < 1, expected: 'a number between 0 and 1 (exclusive)' };
+/** Seeds are taken modulo 2^32; both signed and unsigned 32-bit spellings are accepted. */
+export const SEED: ValueCheck = {
+  test: (s) => /^-?\d+$/.test(s) && Number(s) >= -(2 ** 31) && Number(s) <= 2 ** 32 - 1,
+  expected: `a whole number from ${-(2 ** 31)} to ${2 ** 32 - 1}`,
+};
+export const WINDOW: ValueCheck = { test: (s) => s === 'none' || POSITIVE.test(s), expected: "a positive whole number or 'none'" };
+export const COUNT_LIST: ValueCheck = {
+  test: (s) => s.split(',').every((p) => COUNT.test(p.trim())),
+  expected: 'comma-separated whole numbers (e.g. 1,2,3)',
+};
+export const POSITIVE_LIST: ValueCheck = {
+  test: (s) => s.split(',').every((p) => POSITIVE.test(p.trim())),
+  expected: 'comma-separated positive whole numbers (e.g. 64,256)',
+};
+
+const tokenId = (p: string) => /^\d+$/.test(p) && Number.isSafeInteger(Number(p));
+export const IDS: ValueCheck = {
+  test: (s) => s.trim() !== '' && s.split(',').every((p) => tokenId(p.trim())),
+  expected: 'comma-separated token ids (e.g. 1,2,3)',
+};
+
+export function oneOf(...choices: string[]): ValueCheck {
+  return { test: (s) => choices.includes(s), expected: `one of ${choices.join(', ')}` };
 }
 
-const GIVEN = Symbol('given');
-
-/** Whether the user typed --name (a default filled in does not count): resuming compares only these. */
-export function given(v: Parsed, name: string): boolean {
-  const set = (v as { [GIVEN]?: Set<string> })[GIVEN];
-  return set !== undefined && set.has(name);
+/** Throws the one-line error of a value that fails its check. */
+export function checkValue(name: string, check: ValueCheck, text: string): void {
+  if (!check.test(text)) throw new InputError(`--${name} must be ${check.expected}, got ${showValue(text)}`);
 }
+
+// ---------------------------------------------------------------------------------------------- accessors
 
 export function str(v: Parsed, name: string): string | undefined {
   const x = v[name];
@@ -84,28 +109,46 @@ export function list(v: Parsed, name: string): string[] {
   return Array.isArray(x) ? x : typeof x === 'string' ? [x] : [];
 }
 
-function number(v: Parsed, name: string, ok: (n: number) => boolean, what: string): number | undefined {
+function number(v: Parsed, name: string, check: ValueCheck): number | undefined {
   const s = str(v, name);
   if (s === undefined) return undefined;
-  const n = Number(s);
-  if (s.trim() === '' || !ok(n)) throw new InputError(`--${name} must be ${what}, got '${s}'`);
-  return n;
+  checkValue(name, check, s);
+  return Number(s);
 }
 
-export const int = (v: Parsed, name: string) => number(v, name, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
-export const posInt = (v: Parsed, name: string) => number(v, name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
-export const num = (v: Parsed, name: string) => number(v, name, Number.isFinite, 'a number');
+export const int = (v: Parsed, name: string) => number(v, name, COUNT);
+export const posInt = (v: Parsed, name: string) => number(v, name, POSITIVE);
+export const num = (v: Parsed, name: string) => number(v, name, NUMBER);
+export const seed = (v: Parsed, name = 'seed') => number(v, name, SEED);
+
+/** A comma-separated list of whole numbers, or undefined when the option is absent. */
+export function intList(v: Parsed, name: string): number[] | undefined {
+  const s = str(v, name);
+  if (s === undefined) return undefined;
+  checkValue(name, COUNT_LIST, s);
+  return s.split(',').map((p) => Number(p.trim()));
+}
 
 export function required<T>(value: T | undefined, name: string, command: string): T {
   if (value === undefined) throw new InputError(`swat ${command}: --${name} is required (see swat ${command} --help)`);
   return value;
 }
 
-/** "1,2,3" → [1, 2, 3]; the vocabulary check happens in the model. */
+/** "1,2,3" → [1, 2, 3] (the vocabulary check happens in the model). */
 export function parseIds(s: string, name = 'ids'): number[] {
-  const parts = s.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  const ids = parts.map(Number);
-  const bad = parts.findIndex((p, i) => !/^-?\d+$/.test(p) || !Number.isSafeInteger(ids[i]));
-  if (bad >= 0) throw new InputError(`--${name}: '${parts[bad]}' is not an integer token id`);
-  return ids;
+  checkValue(name, IDS, s);
+  return s.split(',').map((p) => Number(p.trim()));
+}
+
+const GIVEN = Symbol('given');
+
+/** Marks which options the user typed (parse.ts), as opposed to defaults filled in. */
+export function markGiven(v: Parsed, names: Iterable<string>): void {
+  Object.defineProperty(v, GIVEN, { value: new Set(names), enumerable: false });
+}
+
+/** Whether the user typed --name (a default filled in does not count): resuming compares only these. */
+export function given(v: Parsed, name: string): boolean {
+  const set = (v as { [GIVEN]?: Set<string> })[GIVEN];
+  return set !== undefined && set.has(name);
 }

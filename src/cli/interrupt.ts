@@ -1,7 +1,6 @@
 // Ctrl-C (SIGINT) and SIGTERM during a long command: the first asks the work to stop at its next safe
 // point (a training run finishes its step and writes a checkpoint); a second ends the process at once,
-// with the signal's default action, which the crash-safe writes make harmless. And the command line that
-// resumes, to print when stopped.
+// with the signal's default action, which the crash-safe writes make harmless.
 //
 // Not here: what stopping means for the work (the caller polls `requested`).
 
@@ -34,11 +33,4 @@ export class StopRequests {
 /** The exit status of a process ended by `signal`, by the shell convention (130 for SIGINT). */
 export function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 0);
-}
-
-/** `swat ARGS…` as a POSIX shell line, without the arguments in `drop` (e.g. --force, which would start
- *  over instead of resuming). */
-export function commandLine(args: readonly string[], drop: readonly string[] = []): string {
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  return ['swat', ...args.filter((a) => !drop.includes(a)).map(quote)].join(' ');
 }

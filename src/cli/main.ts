@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The swat command: dispatches to subcommands; user errors print one line and exit 1, bugs keep their stack.
+// The swat command: parses the command line (parse.ts) and runs the chosen command. User errors print one
+// line and exit 1; a closed output pipe stops the command quietly; anything else is a bug and keeps its stack.
 
+import { readFileSync } from 'node:fs';
 import { SwatError } from '../errors.js';
-import { type CommandSpec, type Parsed, helpText, parseCommand } from './args.js';
+import type { CommandSpec, Parsed } from './args.js';
 import { BACKEND_OPTIONS } from './backend.js';
 import { benchCommand, runBench } from './commands/bench.js';
 import { evalCommand, runEval } from './commands/eval.js';
@@ -13,47 +15,50 @@ import { initCommand, runInit } from './commands/init.js';
 import { runScore, scoreCommand } from './commands/score.js';
 import { runTokenizer, tokenizerCommand } from './commands/tokenizer.js';
 import { runTrain, trainCommand } from './commands/train.js';
+import { OutputClosed, print } from './output.js';
+import { parseCommandLine } from './parse.js';
 
+type Run = (v: Parsed) => void | Promise<void>;
 
-const COMMANDS: [CommandSpec, (v: Parsed) => void | Promise<void>][] = [
-  [initCommand, runInit],
-  [trainCommand, runTrain],
-  [generateCommand, runGenerate],
-  [scoreCommand, runScore],
-  [infoCommand, runInfo],
-  [benchCommand, runBench],
-  [evalCommand, runEval],
-  [experimentCommand, runExperiment],
-  [tokenizerCommand, runTokenizer],
+/** Each command, its run function, and whether it computes (then it takes --backend and --threads). */
+const COMMANDS: [CommandSpec, Run, boolean][] = [
+  [initCommand, runInit, true],
+  [trainCommand, runTrain, true],
+  [generateCommand, runGenerate, true],
+  [scoreCommand, runScore, true],
+  [infoCommand, runInfo, false],
+  [benchCommand, runBench, true],
+  [evalCommand, runEval, true],
+  [experimentCommand, runExperiment, true],
+  [tokenizerCommand, runTokenizer, false],
 ];
 
-function usage(): string {
-  const rows = COMMANDS.map(([c]) => `  ${c.name.padEnd(10)} ${c.summary}`);
-  return `swat: SWAT language models (sliding-window sigmoid attention)\n\nUsage: swat COMMAND [options]   (swat COMMAND --help for its options)\n\nCommands:\n${rows.join('\n')}\n`;
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage());
-    return;
-  }
-  const entry = COMMANDS.find(([c]) => c.name === name);
-  if (!entry) throw new SwatError(`unknown command '${name}' (commands: ${COMMANDS.map(([c]) => c.name).join(', ')})`);
-  const [spec, run] = entry;
-  const withBackend = { ...spec, options: { ...spec.options, ...BACKEND_OPTIONS } };
-  const values = parseCommand(withBackend, rest);
-  if (values['help']) {
-    process.stdout.write(helpText(withBackend));
-    return;
-  }
-  await run(values);
+  const specs = COMMANDS.map(([c, , computes]) => (computes ? { ...c, options: { ...c.options, ...BACKEND_OPTIONS } } : c));
+  const invocation = parseCommandLine(specs, argv, version(), print);
+  if (invocation === null) return;
+  const [, run] = COMMANDS.find(([c]) => c.name === invocation.spec.name)!;
+  await run(invocation.values);
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
-  if (e instanceof SwatError || (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).syscall === 'string')) {
-    process.stderr.write(`swat: error: ${e.message}\n`);
+function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
+function fail(e: unknown): void {
+  if (e instanceof OutputClosed) process.exit(0);
+  if (e instanceof SwatError || isSystemError(e)) {
+    process.stderr.write(`swat: error: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
     process.exit(1);
   }
   throw e;
-});
+}
+
+// Asynchronous writes to a closed pipe (progress lines, stream output) end the command as quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? process.exit(0) : fail(e)));
+main(process.argv.slice(2)).catch(fail);

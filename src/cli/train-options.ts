@@ -7,11 +7,11 @@
 
 import { resolve } from 'node:path';
 import type { SwatConfig } from '../config.js';
-import { InputError } from '../errors.js';
+import { InputError, showValue } from '../errors.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { tokenizerHash } from '../tokenizer/hf-json.js';
 import type { TrainOptions, TrainSource, TrainerState } from '../train/trainer.js';
-import { type Parsed, given, int, list, num, posInt, str } from './args.js';
+import { type Parsed, given, int, list, num, posInt, seed, str } from './args.js';
 import { configFromArgs, tokenizerFromArgs } from './architecture.js';
 
 type NumberFlag = (v: Parsed, name: string) => number | undefined;
@@ -20,7 +20,7 @@ type NumberFlag = (v: Parsed, name: string) => number | undefined;
 const FIXED_OPTIONS: [flag: string, key: keyof TrainOptions, read: NumberFlag][] = [
   ['seq-len', 'seqLen', posInt], ['batch-size', 'batchSize', posInt], ['grad-accum', 'gradAccum', posInt],
   ['lr', 'lr', num], ['min-lr', 'minLr', num], ['warmup', 'warmupSteps', int], ['weight-decay', 'weightDecay', num],
-  ['grad-clip', 'gradClip', num], ['seed', 'seed', int],
+  ['grad-clip', 'gradClip', num], ['seed', 'seed', seed],
 ];
 
 /** Flags a resume applies: they change when things happen, not what the weights become. */
@@ -59,23 +59,33 @@ export function resumeOverrides(v: Parsed, out: string, state: TrainerState): Pa
 /** Throws one error listing every typed flag that contradicts the checkpoint in `out`. */
 export function checkResumeFlags(v: Parsed, out: string, state: TrainerState, config: SwatConfig, tokenizer: Tokenizer): void {
   const differences: string[] = [];
-  const differ = (flag: string, typed: string, recorded: string) => differences.push(`--${flag} ${clip(typed)} (checkpoint: ${clip(recorded)})`);
+  // `recorded` is display text: values quoted with showValue, descriptions as they are.
+  const differ = (flag: string, typed: string | null, recorded: string) => differences.push(`--${flag}${typed === null ? '' : ` ${showValue(typed)}`} (checkpoint: ${recorded})`);
   for (const [flag, key, read] of FIXED_OPTIONS) {
-    if (given(v, flag) && read(v, flag) !== state.options[key]) differ(flag, str(v, flag)!, String(state.options[key]));
+    if (given(v, flag) && read(v, flag) !== state.options[key]) differ(flag, str(v, flag)!, showValue(String(state.options[key])));
   }
   const model = str(v, 'model');
-  if (model !== undefined && resolve(model) !== resolve(out)) differ('model', model, `continues its own model`);
-  if (given(v, 'tokenizer') && tokenizerHash(tokenizerFromArgs(v)!) !== tokenizerHash(tokenizer)) {
-    differ('tokenizer', str(v, 'tokenizer')!, `another tokenizer, ${tokenizer.vocabSize} tokens`);
+  if (model !== undefined && resolve(model) !== resolve(out)) differ('model', model, 'it continues its own model');
+  // 'bpe' asks for a vocabulary learned from the data: the checkpoint's, if it was learned (with which
+  // --vocab-size is recorded); other names and files are compared by content.
+  const learnedVocab = state.data?.learnedVocab;
+  const learning = str(v, 'tokenizer') === 'bpe';
+  if (given(v, 'tokenizer')) {
+    const other = learning ? learnedVocab === undefined : tokenizerHash(tokenizerFromArgs(v)!) !== tokenizerHash(tokenizer);
+    if (other) differ('tokenizer', str(v, 'tokenizer')!, `another tokenizer, ${tokenizer.vocabSize} tokens`);
+  }
+  const vocabLearned = learning && learnedVocab !== undefined;
+  if (vocabLearned && given(v, 'vocab-size') && posInt(v, 'vocab-size') !== learnedVocab) {
+    differ('vocab-size', str(v, 'vocab-size')!, learnedVocab === null ? 'sized to the corpus' : showValue(String(learnedVocab)));
   }
   if (state.data !== undefined) {
     const typed = dataSource(v);
     if (given(v, 'data') && typed.paths.join('\n') !== state.data.paths.join('\n')) {
-      differ('data', list(v, 'data').join(' '), state.data.paths.join(' ') || 'the built-in corpus');
+      differ('data', list(v, 'data').join(' '), state.data.paths.length ? showValue(state.data.paths.join(' ')) : 'the built-in corpus');
     }
-    if (given(v, 'val-fraction') && typed.valFraction !== state.data.valFraction) differ('val-fraction', str(v, 'val-fraction')!, String(state.data.valFraction));
+    if (given(v, 'val-fraction') && typed.valFraction !== state.data.valFraction) differ('val-fraction', str(v, 'val-fraction')!, showValue(String(state.data.valFraction)));
   }
-  architectureDifferences(v, config, tokenizer, differ);
+  architectureDifferences(v, config, given(v, 'tokenizer') && !learning ? tokenizerFromArgs(v)! : tokenizer, vocabLearned, differ);
   if (differences.length > 0) {
     throw new InputError(`${out} holds a training checkpoint (step ${state.step}) that these flags contradict: ${differences.join(', ')}; run the same command without them to resume, or pass --force to start a new run in ${out}`);
   }
@@ -99,9 +109,10 @@ const ARCHITECTURE_FIELDS: Record<string, (keyof SwatConfig)[]> = {
 };
 
 /** The typed architecture flags, completed with the checkpoint's values, made into a config the way a new
- *  run would (same parsing, same errors); each typed flag whose fields differ is a difference. */
-function architectureDifferences(v: Parsed, config: SwatConfig, tokenizer: Tokenizer, differ: (flag: string, typed: string, recorded: string) => void): void {
-  const typed = Object.keys(ARCHITECTURE_FIELDS).filter((f) => given(v, f));
+ *  run would (same parsing, same errors) with `tokenizer` (the typed one, or the checkpoint's); each typed
+ *  flag whose fields differ is a difference. --vocab-size of a learned vocabulary is compared above. */
+function architectureDifferences(v: Parsed, config: SwatConfig, tokenizer: Tokenizer, vocabLearned: boolean, differ: (flag: string, typed: string | null, recorded: string) => void): void {
+  const typed = Object.keys(ARCHITECTURE_FIELDS).filter((f) => given(v, f) && !(f === 'vocab-size' && vocabLearned));
   if (typed.length === 0) return;
   const recorded = configFlags(config);
   const merged: Parsed = { ...recorded, ...Object.fromEntries(typed.map((f) => [f, v[f]])) };
@@ -109,19 +120,17 @@ function architectureDifferences(v: Parsed, config: SwatConfig, tokenizer: Token
   if (given(v, 'alibi-schedule') && !given(v, 'alibi')) merged['alibi'] = 'balanced'; // a schedule applies to a preset
   let wanted: SwatConfig | null;
   try {
-    wanted = configFromArgs(merged, given(v, 'tokenizer') ? tokenizerFromArgs(v) : tokenizer);
+    wanted = configFromArgs(merged, tokenizer);
   } catch {
     wanted = null; // flags that make no model with the checkpoint's other settings: compare them as typed
   }
-  const show = (x: unknown) => (typeof x === 'boolean' ? (x ? 'set' : 'not set') : String(x));
   for (const flag of typed) {
     const differs = wanted === null
-      ? show(v[flag]) !== show(recorded[flag])
+      ? String(v[flag]) !== String(recorded[flag])
       : ARCHITECTURE_FIELDS[flag]!.some((field) => JSON.stringify(wanted[field]) !== JSON.stringify(config[field]));
-    if (differs) differ(flag, show(v[flag]), show(recorded[flag]));
+    if (!differs) continue;
+    const was = recorded[flag]!;
+    if (typeof was === 'boolean') differ(flag, null, was ? 'set' : 'not set'); // a switch: --no-rope, --untied
+    else differ(flag, str(v, flag)!, showValue(was));
   }
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -57,6 +57,9 @@ export interface TrainSource {
   /** The data paths, resolved; [] for the built-in corpus. */
   paths: string[];
   valFraction: number;
+  /** When the tokenizer was learned from these data (a byte-level BPE): the vocabulary size asked for
+   *  (null: sized to the corpus). */
+  learnedVocab?: number | null;
 }
 
 export interface TrainData {
@@ -120,7 +123,7 @@ export class Trainer {
   private rng: Rng;
   private readonly optimizer: AdamW;
   private readonly grads: ParamBuffer;
-  private readonly data: TrainData;
+  readonly data: TrainData;
   private readonly valBatches: Batch[];
   private readonly lock: DirLock;
   private tokens = 0;

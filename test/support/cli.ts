@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const env = { ...process.env, SWAT_BACKEND: 'reference' };
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const SWAT_ENV = { ...process.env, SWAT_BACKEND: 'reference' };
 
 export function swat(...args: string[]): { code: number; out: string; err: string } {
   return swatWith({}, ...args);
@@ -14,7 +14,7 @@ export function swat(...args: string[]): { code: number; out: string; err: strin
 
 /** `swat` with extra environment variables (e.g. a test hook). */
 export function swatWith(extraEnv: Record<string, string>, ...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...env, ...extraEnv } });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...SWAT_ENV, ...extraEnv } });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -28,7 +28,7 @@ export interface Launched {
 }
 
 export function launch(...args: string[]): Launched {
-  const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], { env: SWAT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));

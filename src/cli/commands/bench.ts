@@ -4,34 +4,44 @@ import { backendFrom } from '../backend.js';
 import {
   ANCHOR, type AnchorOptions, PYTORCH_ANCHOR_TOKENS_PER_S, benchAttention, benchDecode, benchGemm, benchPeak, benchTrain,
 } from '../../bench/suites.js';
-import { type CommandSpec, type Parsed, flag, posInt, str } from '../args.js';
+import { type CommandSpec, type OptionSpec, POSITIVE, type Parsed, WINDOW, flag, posInt, str } from '../args.js';
+import { print } from '../output.js';
 import { Progress } from '../progress.js';
 import { runTokenizerBench } from './tokenizer.js';
+
+const ANCHOR_OPTIONS: Record<string, OptionSpec> = {
+  layers: { type: 'string', arg: 'L', check: POSITIVE, help: 'anchor model layers', default: String(ANCHOR.layers) },
+  dim: { type: 'string', arg: 'D', check: POSITIVE, help: 'anchor model width', default: String(ANCHOR.dim) },
+  heads: { type: 'string', arg: 'H', check: POSITIVE, help: 'anchor model heads', default: String(ANCHOR.heads) },
+  'vocab-size': { type: 'string', arg: 'V', check: POSITIVE, help: 'anchor model vocabulary', default: String(ANCHOR.vocabSize) },
+  'seq-len': { type: 'string', arg: 'T', check: POSITIVE, help: 'training sequence length', default: String(ANCHOR.seqLen) },
+  batch: { type: 'string', arg: 'B', check: POSITIVE, help: 'sequences per training step', default: String(ANCHOR.batch) },
+  window: { type: 'string', arg: 'W', check: WINDOW, help: "attention window, or 'none'", default: String(ANCHOR.window) },
+};
 
 export const benchCommand: CommandSpec = {
   name: 'bench',
   summary: 'measure the backend: FMA peak, matrix multiply, attention, training steps, decoding',
-  usage: 'peak|gemm|attention|train|decode [options] [--json]',
-  subcommandTitle: 'Benchmarks',
+  usage: 'peak|gemm|attention|train|decode|tokenizer [options] [--json]',
   subcommands: {
-    peak: 'single-core and all-core fp32 FMA peak, GFLOP/s',
-    gemm: "GFLOP/s and % of peak for the anchor model's matrix shapes, 1 and all threads",
-    attention: 'windowed attention forward+backward GFLOP/s for ω ∈ {64, 128, 256}, d_h = 64',
-    train: 'tokens/s of full training steps of the anchor model on random tokens',
-    decode: 'tokens/s and memory of one decoding stream at positions 1k, 16k, 128k (1M with --long)',
-    tokenizer: 'encode MB/s of our BPE vs gpt-tokenizer, bytes/token of each vocabulary on the built-in corpus',
+    peak: { summary: 'single-core and all-core fp32 FMA peak, GFLOP/s' },
+    gemm: { summary: "GFLOP/s and % of peak for the anchor model's matrix shapes, 1 and all threads", options: ANCHOR_OPTIONS },
+    attention: { summary: 'windowed attention forward+backward GFLOP/s for ω ∈ {64, 128, 256}, d_h = 64', options: ANCHOR_OPTIONS },
+    train: {
+      summary: 'tokens/s of full training steps of the anchor model on random tokens',
+      options: {
+        ...ANCHOR_OPTIONS,
+        steps: { type: 'string', arg: 'N', check: POSITIVE, help: 'timed training steps', default: '3' },
+        profile: { type: 'boolean', help: 'per-op breakdown of a step' },
+      },
+    },
+    decode: {
+      summary: 'tokens/s and memory of one decoding stream at positions 1k, 16k, 128k (1M with --long)',
+      options: { ...ANCHOR_OPTIONS, long: { type: 'boolean', help: 'also position 1M' } },
+    },
+    tokenizer: { summary: 'encode MB/s of our BPE vs gpt-tokenizer, bytes/token of each vocabulary on the built-in corpus' },
   },
   options: {
-    layers: { type: 'string', arg: 'L', help: 'anchor model layers', default: String(ANCHOR.layers) },
-    dim: { type: 'string', arg: 'D', help: 'anchor model width', default: String(ANCHOR.dim) },
-    heads: { type: 'string', arg: 'H', help: 'anchor model heads', default: String(ANCHOR.heads) },
-    'vocab-size': { type: 'string', arg: 'V', help: 'anchor model vocabulary', default: String(ANCHOR.vocabSize) },
-    'seq-len': { type: 'string', arg: 'T', help: 'training sequence length', default: String(ANCHOR.seqLen) },
-    batch: { type: 'string', arg: 'B', help: 'sequences per training step', default: String(ANCHOR.batch) },
-    window: { type: 'string', arg: 'W', help: "attention window, or 'none'", default: String(ANCHOR.window) },
-    steps: { type: 'string', arg: 'N', help: 'timed training steps', default: '3' },
-    long: { type: 'boolean', help: 'decode: also position 1M' },
-    profile: { type: 'boolean', help: 'train: per-op breakdown of a step' },
     json: { type: 'boolean', help: 'print JSON' },
   },
 };
@@ -57,17 +67,16 @@ function table(header: string[], rows: (string | number)[][]): string {
 export function runBench(v: Parsed): void {
   const be = backendFrom(v);
   const json = flag(v, 'json');
-  const print = (obj: unknown, text: () => string) => process.stdout.write((json ? JSON.stringify(obj) : text()) + '\n');
-  const a = anchor(v);
+  const emit = (obj: unknown, text: () => string) => print((json ? JSON.stringify(obj) : text()) + '\n');
   switch (v['_']) {
     case 'peak': {
       const r = benchPeak(be);
-      print(r, () => `fp32 FMA peak: ${f1(r.single_core_gflops)} GFLOP/s on 1 core, ${f1(r.all_core_gflops)} GFLOP/s on ${r.threads} (${f1(r.all_core_gflops / r.single_core_gflops)}×)`);
+      emit(r, () => `fp32 FMA peak: ${f1(r.single_core_gflops)} GFLOP/s on 1 core, ${f1(r.all_core_gflops)} GFLOP/s on ${r.threads} (${f1(r.all_core_gflops / r.single_core_gflops)}×)`);
       break;
     }
     case 'gemm': {
-      const r = benchGemm(be, a);
-      print(r, () => [
+      const r = benchGemm(be, anchor(v));
+      emit(r, () => [
         r.peak ? `peak: ${f1(r.peak.single_core_gflops)} GFLOP/s (1 core), ${f1(r.peak.all_core_gflops)} GFLOP/s (${r.peak.threads} cores)` : `backend ${be.name}: no peak measurement`,
         table(['shape', 'M×N×K', 'threads', 'GFLOP/s', '% peak'], r.rows.map((x) => [x.shape, `${x.m}×${x.n}×${x.k}`, x.threads, f1(x.gflops), pct(x.percent_of_peak)])),
         `reference backend: ${r.reference_gflops.toFixed(2)} GFLOP/s on '${r.rows[0]!.shape}'; ${be.name} is ${f1(r.speedup_vs_reference)}× faster`,
@@ -75,16 +84,18 @@ export function runBench(v: Parsed): void {
       break;
     }
     case 'attention': {
+      const a = anchor(v);
       const r = benchAttention(be, { B: a.batch, T: a.seqLen, H: a.heads, Dh: 64, windows: [64, 128, 256] });
-      print(r, () => [
+      emit(r, () => [
         `B ${a.batch}, T ${a.seqLen}, H ${a.heads}, d_h 64`,
         table(['window', 'activation', 'threads', 'fwd GFLOP/s', 'fwd+bwd GFLOP/s', '% peak'], r.rows.map((x) => [x.window, x.activation, x.threads, f1(x.forward_gflops), f1(x.forward_backward_gflops), pct(x.percent_of_peak)])),
       ].join('\n'));
       break;
     }
     case 'train': {
+      const a = anchor(v);
       const r = benchTrain(be, a, posInt(v, 'steps')!, flag(v, 'profile'));
-      print(r, () => {
+      emit(r, () => {
         const lines = [
           `${be.name}, ${r.threads} thread(s): ${Math.round(r.tokens_per_s)} tokens/s (${r.step_s.toFixed(3)} s/step of ${a.batch}×${a.seqLen} tokens), ${f1(r.gflops)} GFLOP/s = ${pct(r.percent_of_peak)} of peak`,
           `${f1(r.vs_pytorch_baseline)}× the PyTorch fp32 baseline of ~${PYTORCH_ANCHOR_TOKENS_PER_S} tokens/s`,
@@ -100,9 +111,9 @@ export function runBench(v: Parsed): void {
     case 'decode': {
       const positions = [1024, 16384, 131072, ...(flag(v, 'long') ? [1048576] : [])];
       const progress = new Progress();
-      const r = benchDecode(be, a, positions, 256, (p) => progress.update(p, positions[positions.length - 1]!, 'tokens prefilled'));
+      const r = benchDecode(be, anchor(v), positions, 256, (p) => progress.update(p, positions[positions.length - 1]!, 'tokens prefilled'));
       progress.done();
-      print(r, () => [
+      emit(r, () => [
         table(['position', 'tokens/s', 'median ms/token', 'best ms/token', 'cache', 'RSS'], r.rows.map((x) => [x.position, f1(x.tokens_per_s), x.ms_per_token.toFixed(3), x.best_ms_per_token.toFixed(3), mib(x.cache_bytes), mib(x.rss_bytes)])),
         `time per token at ${r.rows[r.rows.length - 1]!.position} / at ${r.rows[0]!.position}: ${r.flatness.toFixed(3)} (median), ${r.best_flatness.toFixed(3)} (best)`,
       ].join('\n'));

@@ -19,45 +19,69 @@ import type { SwatModel } from '../../model/model.js';
 import { loadModel } from '../../model/store.js';
 import { type PlotSpec, writePlot } from '../../plot/svg.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { type CommandSpec, type Parsed, flag, list, posInt, required, str } from '../args.js';
+import { COUNT_LIST, type CommandSpec, type OptionSpec, POSITIVE, POSITIVE_LIST, type Parsed, WINDOW, flag, intList, list, oneOf, posInt, required, str } from '../args.js';
+import { print } from '../output.js';
 import { Progress } from '../progress.js';
+
+const EVAL_DATA: Record<string, OptionSpec> = {
+  data: { type: 'string', arg: 'PATH', multiple: true, help: 'text to evaluate on: files, directories, globs, .jsonl, .gz (default: built-in corpus)' },
+  split: { type: 'string', arg: 'S', check: oneOf('val', 'all'), help: "'val' (the documents swat train holds out) or 'all'", default: 'val' },
+};
+
+const FILE = (help: string): OptionSpec => ({ type: 'string', arg: 'FILE', help });
 
 export const evalCommand: CommandSpec = {
   name: 'eval',
   summary: 'evaluate a model: loss vs length, zero-shot tasks, passkey retrieval, sink and receptive-field probes',
   usage: 'length|tasks|passkey|probe --model DIR [options] [--json] [--out DIR]',
   subcommands: {
-    length: 'mean loss (nats, bits/byte) of held-out chunks of each length, and loss by position',
-    tasks: 'zero-shot PIQA, HellaSwag, ARC, WinoGrande, SIQA, BoolQ (acc, acc_norm), LAMBADA, WikiText',
-    passkey: 'retrieval of a number hidden in filler text, accuracy against distance',
-    probe: 'attention on the first token and hidden-state variance per layer/head; receptive-field bound',
+    length: {
+      summary: 'mean loss (nats, bits/byte) of held-out chunks of each length, and loss by position',
+      options: {
+        ...EVAL_DATA,
+        lengths: { type: 'string', arg: 'LIST', check: POSITIVE_LIST, help: 'comma-separated chunk lengths (default: ω, 4ω, 16ω, 64ω)' },
+        window: { type: 'string', arg: 'W', check: WINDOW, help: "evaluation window, a number or 'none' (default: the model's)" },
+        'max-tokens': { type: 'string', arg: 'N', check: POSITIVE, help: 'tokens scored per length', default: '65536' },
+        batch: { type: 'string', arg: 'B', check: POSITIVE, help: 'chunks per forward call', default: '8' },
+      },
+    },
+    tasks: {
+      summary: 'zero-shot PIQA, HellaSwag, ARC, WinoGrande, SIQA, BoolQ (acc, acc_norm), LAMBADA, WikiText',
+      options: {
+        piqa: FILE('PIQA jsonl (goal, sol1, sol2)'),
+        'piqa-labels': FILE('PIQA labels file (one 0/1 per line)'),
+        hellaswag: FILE('HellaSwag jsonl'),
+        'arc-easy': FILE('ARC-Easy jsonl'),
+        'arc-challenge': FILE('ARC-Challenge jsonl'),
+        winogrande: FILE('WinoGrande jsonl'),
+        siqa: FILE('SIQA jsonl'),
+        'siqa-labels': FILE('SIQA labels file (one 1-3 per line)'),
+        boolq: FILE('BoolQ jsonl'),
+        lambada: FILE('LAMBADA jsonl (text)'),
+        wikitext: FILE('WikiText text file (perplexity)'),
+        limit: { type: 'string', arg: 'N', check: POSITIVE, help: 'score only the first N items of each task' },
+        'max-bytes': { type: 'string', arg: 'N', check: POSITIVE, help: 'score at most N bytes of the WikiText file' },
+        context: { type: 'string', arg: 'N', check: POSITIVE, help: "WikiText windows for a full-attention model (default: its max_position_embeddings)" },
+      },
+    },
+    passkey: {
+      summary: 'retrieval of a number hidden in filler text, accuracy against distance',
+      options: {
+        distances: { type: 'string', arg: 'LIST', check: COUNT_LIST, help: 'comma-separated distances in tokens (default: ½, 1, 2, 4, 8 × the receptive field)' },
+        trials: { type: 'string', arg: 'N', check: POSITIVE, help: 'trials per distance', default: '10' },
+      },
+    },
+    probe: {
+      summary: 'attention on the first token and hidden-state variance per layer/head; receptive-field bound',
+      options: {
+        ...EVAL_DATA,
+        length: { type: 'string', arg: 'T', check: POSITIVE, help: 'chunk length (default: 4ω, or 128 without a window)' },
+        sequences: { type: 'string', arg: 'N', check: POSITIVE, help: 'held-out chunks averaged over', default: '16' },
+      },
+    },
   },
   options: {
     model: { type: 'string', arg: 'DIR', help: 'model directory' },
-    data: { type: 'string', arg: 'PATH', multiple: true, help: 'length/probe: text to evaluate on (repeatable; default: built-in corpus)' },
-    split: { type: 'string', arg: 'S', help: "length/probe: 'val' (the documents swat train holds out) or 'all'", default: 'val' },
-    lengths: { type: 'string', arg: 'LIST', help: 'length: comma-separated chunk lengths (default: ω, 4ω, 16ω, 64ω)' },
-    window: { type: 'string', arg: 'W', help: "length: evaluation window, a number or 'none' (default: the model's)" },
-    'max-tokens': { type: 'string', arg: 'N', help: 'length: tokens scored per length', default: '65536' },
-    batch: { type: 'string', arg: 'B', help: 'length: chunks per forward call', default: '8' },
-    piqa: { type: 'string', arg: 'FILE', help: 'tasks: PIQA jsonl (goal, sol1, sol2)' },
-    'piqa-labels': { type: 'string', arg: 'FILE', help: 'tasks: PIQA labels file (one 0/1 per line)' },
-    hellaswag: { type: 'string', arg: 'FILE', help: 'tasks: HellaSwag jsonl' },
-    'arc-easy': { type: 'string', arg: 'FILE', help: 'tasks: ARC-Easy jsonl' },
-    'arc-challenge': { type: 'string', arg: 'FILE', help: 'tasks: ARC-Challenge jsonl' },
-    winogrande: { type: 'string', arg: 'FILE', help: 'tasks: WinoGrande jsonl' },
-    siqa: { type: 'string', arg: 'FILE', help: 'tasks: SIQA jsonl' },
-    'siqa-labels': { type: 'string', arg: 'FILE', help: 'tasks: SIQA labels file (one 1-3 per line)' },
-    boolq: { type: 'string', arg: 'FILE', help: 'tasks: BoolQ jsonl' },
-    lambada: { type: 'string', arg: 'FILE', help: 'tasks: LAMBADA jsonl (text)' },
-    wikitext: { type: 'string', arg: 'FILE', help: 'tasks: WikiText text file (perplexity)' },
-    limit: { type: 'string', arg: 'N', help: 'tasks: score only the first N items of each task' },
-    'max-bytes': { type: 'string', arg: 'N', help: 'tasks: score at most N bytes of the WikiText file' },
-    context: { type: 'string', arg: 'N', help: "tasks: WikiText windows for a full-attention model (default: its max_position_embeddings)" },
-    distances: { type: 'string', arg: 'LIST', help: 'passkey: comma-separated distances in tokens (default: ½, 1, 2, 4, 8 × the receptive field)' },
-    trials: { type: 'string', arg: 'N', help: 'passkey: trials per distance', default: '10' },
-    length: { type: 'string', arg: 'T', help: 'probe: chunk length (default: 4ω, or 128 without a window)' },
-    sequences: { type: 'string', arg: 'N', help: 'probe: held-out chunks averaged over', default: '16' },
     out: { type: 'string', arg: 'DIR', help: 'also write NAME.json and plots (SVG and PNG) into DIR' },
     json: { type: 'boolean', help: 'print JSON instead of a table' },
   },
@@ -71,14 +95,6 @@ function textTable(header: string[], rows: (string | number)[][]): string {
 }
 
 const f3 = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(3));
-
-function intList(v: Parsed, name: string): number[] | undefined {
-  const s = str(v, name);
-  if (s === undefined) return undefined;
-  const xs = s.split(',').map((p) => p.trim()).filter((p) => p !== '').map(Number);
-  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 0)) throw new InputError(`--${name} must be comma-separated non-negative integers, got '${s}'`);
-  return xs;
-}
 
 interface Loaded {
   model: SwatModel;
@@ -95,7 +111,6 @@ function load(v: Parsed): Loaded {
 
 function heldOut(v: Parsed, tokenizer: Tokenizer, progress: Progress): ArrayLike<number> {
   const split = str(v, 'split');
-  if (split !== 'val' && split !== 'all') throw new InputError(`--split must be val or all, got '${split}'`);
   const corpus = loadCorpus(list(v, 'data'), tokenizer, (m) => progress.log(`warning: ${m}`));
   progress.log(`data: ${corpus.description}; evaluating on ${split === 'val' ? 'the held-out documents' : 'all of it'}`);
   if (split === 'val') return corpus.val;
@@ -107,13 +122,13 @@ function heldOut(v: Parsed, tokenizer: Tokenizer, progress: Progress): ArrayLike
 
 /** Prints the result (JSON or table) and, with --out, writes NAME.json and the plots. */
 function emit(v: Parsed, name: string, result: unknown, table: () => string, plots: Record<string, PlotSpec> = {}): void {
-  process.stdout.write((flag(v, 'json') ? JSON.stringify(result) : table()) + '\n');
+  print((flag(v, 'json') ? JSON.stringify(result) : table()) + '\n');
   const out = str(v, 'out');
   if (out === undefined) return;
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, `${name}.json`), JSON.stringify(result, null, 1) + '\n');
   for (const [plot, spec] of Object.entries(plots)) writePlot(join(out, `${name}-${plot}`), spec);
-  if (!flag(v, 'json')) process.stdout.write(`wrote ${join(out, `${name}.json`)}${Object.keys(plots).length ? ` and ${Object.keys(plots).map((p) => `${name}-${p}.svg/.png`).join(', ')}` : ''}\n`);
+  if (!flag(v, 'json')) print(`wrote ${join(out, `${name}.json`)}${Object.keys(plots).length ? ` and ${Object.keys(plots).map((p) => `${name}-${p}.svg/.png`).join(', ')}` : ''}\n`);
 }
 
 function runLength(v: Parsed, m: Loaded, progress: Progress): void {
@@ -121,7 +136,6 @@ function runLength(v: Parsed, m: Loaded, progress: Progress): void {
   const lengths = intList(v, 'lengths') ?? [1, 4, 16, 64].map((k) => k * (w ?? 128));
   const windowArg = str(v, 'window');
   const window = windowArg === undefined ? undefined : windowArg === 'none' ? null : Number(windowArg);
-  if (window !== undefined && window !== null && !(Number.isInteger(window) && window > 0)) throw new InputError(`--window must be a positive integer or 'none', got '${windowArg}'`);
   const r = lossVsLength(m.model, heldOut(v, m.tokenizer, progress), m.tokenizer, {
     lengths, ...(window !== undefined ? { window } : {}), maxTokens: posInt(v, 'max-tokens')!, batch: posInt(v, 'batch')!,
     onProgress: (d, t) => progress.update(d, t, 'chunks'),

@@ -7,20 +7,21 @@ import { join } from 'node:path';
 import { STUDIES, runExperiments } from '../../experiment/index.js';
 import { PRESETS, preset } from '../../experiment/presets.js';
 import { ByteLevelTokenizer } from '../../tokenizer/byte-level.js';
-import { type CommandSpec, type Parsed, list, posInt, str } from '../args.js';
+import { type CommandSpec, POSITIVE, type Parsed, list, posInt, str } from '../args.js';
+import { print } from '../output.js';
 import { Progress } from '../progress.js';
 
 export const experimentCommand: CommandSpec = {
   name: 'experiment',
   summary: "reproduce the paper's claims at small scale: train, evaluate, write a report (resumable)",
   usage: `${[...Object.keys(STUDIES), 'all'].join('|')} [--preset small|large] [--out DIR] [--report DIR] [--data PATH...]`,
-  subcommands: { ...Object.fromEntries(Object.entries(STUDIES).map(([n, s]) => [n, s.summary])), all: 'every study above, in that order' },
+  subcommands: { ...Object.fromEntries(Object.entries(STUDIES).map(([n, s]) => [n, { summary: s.summary }])), all: { summary: 'every study above, in that order' } },
   options: {
     preset: { type: 'string', arg: 'NAME', help: `model and training size: ${Object.keys(PRESETS).join(' | ')} (tiny: a smoke test in seconds)`, default: 'small' },
     out: { type: 'string', arg: 'DIR', help: 'where the trained runs (checkpoints) go, under DIR/runs/PRESET/', default: 'runs/experiments' },
     report: { type: 'string', arg: 'DIR', help: 'where the report (NAME.md, NAME.json, plots) goes (default: --out)' },
     data: { type: 'string', arg: 'PATH', multiple: true, help: 'training text: file, directory or .jsonl (repeatable; default: built-in corpus)' },
-    steps: { type: 'string', arg: 'N', help: "override the preset's training steps (extends or shortens every run)" },
+    steps: { type: 'string', arg: 'N', check: POSITIVE, help: "override the preset's training steps (extends or shortens every run)" },
     'eval-data': { type: 'string', arg: 'DIR', help: 'zero-shot: folder with piqa/valid.jsonl, piqa/valid-labels.lst, wikitext-2/test.txt', default: '../shared/data' },
   },
 };
@@ -45,5 +46,5 @@ export function runExperiment(v: Parsed): void {
     progress: (done, total, text) => progress.update(done, total, text),
   });
   progress.done();
-  process.stdout.write(paths.map((p) => `report: ${p}\n`).join(''));
+  print(paths.map((p) => `report: ${p}\n`).join(''));
 }

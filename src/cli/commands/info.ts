@@ -5,6 +5,7 @@ import { paramSpecs } from '../../model/params.js';
 import { readModelConfig } from '../../model/store.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { type CommandSpec, type Parsed, flag, required, str } from '../args.js';
+import { print } from '../output.js';
 
 export const infoCommand: CommandSpec = {
   name: 'info',
@@ -73,5 +74,5 @@ export function describeModel(c: SwatConfig, tokenizer: Tokenizer | null): strin
 export function runInfo(v: Parsed): void {
   const dir = required(str(v, 'model'), 'model', 'info');
   const { config, tokenizer } = readModelConfig(dir);
-  process.stdout.write(flag(v, 'json') ? JSON.stringify(modelFacts(config, tokenizer)) + '\n' : describeModel(config, tokenizer) + '\n');
+  print(flag(v, 'json') ? JSON.stringify(modelFacts(config, tokenizer)) + '\n' : describeModel(config, tokenizer) + '\n');
 }

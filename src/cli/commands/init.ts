@@ -5,7 +5,8 @@ import { SwatModel } from '../../model/model.js';
 import { commitFiles } from '../../io/atomic.js';
 import { modelFiles } from '../../model/store.js';
 import { claimOutput, clearOutput, heldWork, refusal } from '../../train/output.js';
-import { type CommandSpec, type Parsed, flag, int, required, str } from '../args.js';
+import { type CommandSpec, type Parsed, SEED, flag, required, seed, str } from '../args.js';
+import { print } from '../output.js';
 import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
 import { describeModel } from './info.js';
 
@@ -16,7 +17,7 @@ export const initCommand: CommandSpec = {
   options: {
     out: { type: 'string', arg: 'DIR', help: 'model directory to write' },
     ...architectureOptions({ layers: '4', dim: '128', heads: '4', window: '64' }),
-    seed: { type: 'string', arg: 'S', help: 'initialisation seed', default: '0' },
+    seed: { type: 'string', arg: 'S', check: SEED, help: 'initialisation seed', default: '0' },
     force: { type: 'boolean', help: 'replace a model or training run already in --out' },
   },
 };
@@ -25,7 +26,7 @@ export function runInit(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'init');
   const tokenizer = tokenizerFromArgs(v);
   const config = configFromArgs(v, tokenizer);
-  const model = SwatModel.create(config, backendFrom(v), int(v, 'seed')!);
+  const model = SwatModel.create(config, backendFrom(v), seed(v)!);
   const lock = claimOutput(out, 'swat init');
   try {
     const held = heldWork(out);
@@ -36,5 +37,5 @@ export function runInit(v: Parsed): void {
   } finally {
     lock.release();
   }
-  process.stdout.write(`wrote ${out}\n${describeModel(config, tokenizer)}\n`);
+  print(`wrote ${out}\n${describeModel(config, tokenizer)}\n`);
 }

@@ -3,8 +3,9 @@
 import { backendFrom } from '../backend.js';
 import { scoreTokens } from '../../infer/generate.js';
 import { loadModel } from '../../model/store.js';
-import { type CommandSpec, type Parsed, posInt, required, str } from '../args.js';
-import { promptIds } from './generate.js';
+import { type CommandSpec, IDS, POSITIVE, type Parsed, posInt, required, str } from '../args.js';
+import { print } from '../output.js';
+import { promptIds, promptSource } from './generate.js';
 
 export const scoreCommand: CommandSpec = {
   name: 'score',
@@ -13,15 +14,16 @@ export const scoreCommand: CommandSpec = {
   options: {
     model: { type: 'string', arg: 'DIR', help: 'model directory' },
     text: { type: 'string', arg: 'TEXT', help: 'text to score (needs the model to have a tokenizer)' },
-    ids: { type: 'string', arg: 'IDS', help: 'comma-separated token ids to score' },
-    chunk: { type: 'string', arg: 'N', help: 'tokens per forward call (memory stays constant in the text length)', default: '256' },
+    ids: { type: 'string', arg: 'IDS', check: IDS, help: 'comma-separated token ids to score' },
+    chunk: { type: 'string', arg: 'N', check: POSITIVE, help: 'tokens per forward call (memory stays constant in the text length)', default: '256' },
   },
 };
 
 export function runScore(v: Parsed): void {
   const dir = required(str(v, 'model'), 'model', 'score');
+  const source = promptSource(v, 'text');
   const { model, tokenizer } = loadModel(dir, backendFrom(v));
-  const ids = promptIds(v, tokenizer, dir, 'text');
+  const ids = promptIds(source, tokenizer, dir, 'text');
   const logprobs = scoreTokens(model, ids, posInt(v, 'chunk')!);
-  process.stdout.write(JSON.stringify({ ids, logprobs }) + '\n');
+  print(JSON.stringify({ ids, logprobs }) + '\n');
 }

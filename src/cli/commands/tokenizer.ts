@@ -4,41 +4,52 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinCorpusPaths } from '../../data/builtin.js';
-import { readSourceFile } from '../../data/documents.js';
-import { listSourceFiles } from '../../data/sources.js';
+import { learnVocabulary } from '../../data/vocabulary.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { benchTokenizers } from '../../tokenizer/benchmark.js';
 import { claimOutput, heldWork, refusal } from '../../train/output.js';
-import { PieceCounter, trainBpe } from '../../tokenizer/bpe-train.js';
 import { TOKENIZER_FILE, tokenizerToJson } from '../../tokenizer/hf-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { type CommandSpec, type Parsed, flag, list, parseIds, posInt, required, str } from '../args.js';
+import { type CommandSpec, IDS, type OptionSpec, POSITIVE, type Parsed, flag, list, parseIds, posInt, required, str } from '../args.js';
+import { print } from '../output.js';
 import { tokenizerFromArgs } from '../architecture.js';
 import { Progress, formatSeconds } from '../progress.js';
+
+const TOKENIZER: OptionSpec = {
+  type: 'string', arg: 'T', help: "'byte', 'gpt2', 'llama2', a tokenizer.json, or a directory holding one (a model directory)",
+};
 
 export const tokenizerCommand: CommandSpec = {
   name: 'tokenizer',
   summary: 'train a byte-level BPE vocabulary (tokenizer.json), or encode/decode text with a tokenizer',
   usage: 'train [--data PATH...] --vocab-size V --out DIR | encode --tokenizer T [--text TEXT | --file F] | decode --tokenizer T --ids IDS',
   subcommands: {
-    train: 'learn a byte-level BPE on --data (default: built-in corpus) and write DIR/tokenizer.json',
-    encode: 'print the token ids of --text, --file or standard input (--pieces: one token per line)',
-    decode: 'print the text of --ids (comma-separated)',
+    train: {
+      summary: 'learn a byte-level BPE on --data (default: built-in corpus) and write DIR/tokenizer.json',
+      options: {
+        data: { type: 'string', arg: 'PATH', multiple: true, help: 'text files, directories, globs, .jsonl, or any of them .gz (default: built-in corpus)' },
+        'vocab-size': { type: 'string', arg: 'V', check: POSITIVE, help: 'vocabulary size including the 256 bytes and BOS/EOS', default: '8192' },
+        'min-frequency': { type: 'string', arg: 'N', check: POSITIVE, help: 'never merge a pair seen fewer times', default: '2' },
+        out: { type: 'string', arg: 'DIR', help: 'directory to write tokenizer.json into' },
+        force: { type: 'boolean', help: 'replace a tokenizer.json (or a model) already in --out' },
+      },
+    },
+    encode: {
+      summary: 'print the token ids of --text, --file or standard input (--pieces: one token per line)',
+      options: {
+        tokenizer: TOKENIZER,
+        text: { type: 'string', arg: 'TEXT', help: 'the text' },
+        file: { type: 'string', arg: 'F', help: "a file whose bytes to encode ('-' or none: standard input)" },
+        pieces: { type: 'boolean', help: 'print each token id with the text it stands for' },
+      },
+    },
+    decode: {
+      summary: 'print the text of --ids (comma-separated)',
+      options: { tokenizer: TOKENIZER, ids: { type: 'string', arg: 'IDS', check: IDS, help: 'comma-separated token ids' } },
+    },
   },
-  options: {
-    data: { type: 'string', arg: 'PATH', multiple: true, help: 'train: text file, directory, glob, .jsonl, or any of them .gz (repeatable; default: built-in corpus)' },
-    'vocab-size': { type: 'string', arg: 'V', help: 'train: vocabulary size including the 256 bytes and BOS/EOS', default: '8192' },
-    'min-frequency': { type: 'string', arg: 'N', help: 'train: never merge a pair seen fewer times', default: '2' },
-    out: { type: 'string', arg: 'DIR', help: 'train: directory to write tokenizer.json into' },
-    force: { type: 'boolean', help: 'train: replace a tokenizer.json already in --out' },
-    tokenizer: { type: 'string', arg: 'T', help: "encode/decode: 'byte', 'gpt2', 'llama2', a tokenizer.json, or a directory holding one (a model directory)" },
-    text: { type: 'string', arg: 'TEXT', help: 'encode: the text' },
-    file: { type: 'string', arg: 'F', help: 'encode: a file whose bytes to encode' },
-    ids: { type: 'string', arg: 'IDS', help: 'decode: comma-separated token ids' },
-    pieces: { type: 'boolean', help: 'encode: print each token id with the text it stands for' },
-  },
+  options: {},
 };
 
 export function runTokenizer(v: Parsed): void {
@@ -49,54 +60,37 @@ export function runTokenizer(v: Parsed): void {
 
 function trainTokenizer(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'tokenizer train');
-  const vocabSize = posInt(v, 'vocab-size')!;
-  const paths = list(v, 'data');
-  const builtin = paths.length === 0;
-  const files = builtin ? builtinCorpusPaths() : listSourceFiles(paths);
   const lock = claimOutput(out, 'swat tokenizer train');
   try {
     const held = heldWork(out);
     if ((held.tokenizer || held.model) && !flag(v, 'force')) {
       throw refusal(out, held, held.model ? ', which a new tokenizer.json would leave unable to read its text' : '');
     }
-    writeTokenizer(v, out, vocabSize, paths, files);
+    writeTokenizer(v, out);
   } finally {
     lock.release();
   }
 }
 
-function writeTokenizer(v: Parsed, out: string, vocabSize: number, paths: string[], files: string[]): void {
-  const builtin = paths.length === 0;
+function writeTokenizer(v: Parsed, out: string): void {
+  const vocabSize = posInt(v, 'vocab-size')!;
   const progress = new Progress();
-  const warn = (m: string) => progress.log(`warning: ${m}`);
-  const started = performance.now();
-  const counter = new PieceCounter();
-  let documents = 0;
-  let bytes = 0;
-  files.forEach((file, i) => {
-    const info = readSourceFile(file, { invalidUtf8: builtin ? 'latin1' : 'skip', ...(builtin ? {} : { warn }) }, (doc) => {
-      counter.add(doc.text);
-      documents++;
-    });
-    bytes += info.size;
-    progress.update(i + 1, files.length, `files read, ${(bytes / 1e6).toFixed(1)} MB, ${counter.counts.size.toLocaleString('en-US')} distinct pieces`);
-  });
-  progress.done();
-  if (documents === 0) throw new InputError(`swat tokenizer train: no documents in ${paths.join(', ')}`);
-  const counted = performance.now();
-  const tok = trainBpe(counter.counts, {
+  const learned = learnVocabulary({
+    paths: list(v, 'data'),
     vocabSize,
     minFrequency: posInt(v, 'min-frequency')!,
-    onProgress: (n, target) => progress.update(n, target, 'merges'),
+    warn: (m) => progress.log(`warning: ${m}`),
+    onRead: (done, files, bytes, pieces) => progress.update(done, files, `files read, ${(bytes / 1e6).toFixed(1)} MB, ${pieces.toLocaleString('en-US')} distinct pieces`),
+    onMerge: (n, target) => progress.update(n, target, 'merges'),
   });
   progress.done();
-  const seconds = (performance.now() - counted) / 1000;
+  const tok = learned.tokenizer;
   const path = join(out, TOKENIZER_FILE);
   writeFileAtomic(path, tokenizerToJson(tok));
   const short = tok.vocabSize < vocabSize ? ` (fewer than the ${vocabSize} asked: no other pair occurs ${posInt(v, 'min-frequency')} times)` : '';
-  process.stdout.write(
-    `${tok.mergeCount} merges learned from ${documents} documents (${(bytes / 1e6).toFixed(1)} MB) in ${formatSeconds(seconds)} ` +
-      `(reading ${formatSeconds((counted - started) / 1000)}); vocabulary ${tok.vocabSize}${short}; wrote ${path}\n`,
+  print(
+    `${tok.mergeCount} merges learned from ${learned.documents} documents (${(learned.bytes / 1e6).toFixed(1)} MB) in ${formatSeconds(learned.mergeSeconds)} ` +
+      `(reading ${formatSeconds(learned.readSeconds)}); vocabulary ${tok.vocabSize}${short}; wrote ${path}\n`,
   );
 }
 
@@ -110,12 +104,12 @@ function encodeText(v: Parsed): void {
   const text = str(v, 'text');
   const file = str(v, 'file');
   if (text !== undefined && file !== undefined) throw new InputError('swat tokenizer encode: give --text or --file, not both');
-  const ids = text !== undefined ? tok.encode(text) : encodeInput(tok, readFileSync(file ?? 0));
+  const ids = text !== undefined ? tok.encode(text) : encodeInput(tok, readFileSync(file === undefined || file === '-' ? 0 : file));
   const nBytes = text !== undefined ? Buffer.byteLength(text) : tok.decodeBytes(ids).length;
   if (flag(v, 'pieces')) {
-    for (const id of ids) process.stdout.write(`${id}\t${JSON.stringify(pieceText(tok, id))}\n`);
+    for (const id of ids) print(`${id}\t${JSON.stringify(pieceText(tok, id))}\n`);
   } else {
-    process.stdout.write(ids.join(',') + '\n');
+    print(ids.join(',') + '\n');
   }
   const ratio = ids.length > 0 ? ` (${(nBytes / ids.length).toFixed(2)} bytes/token)` : '';
   process.stderr.write(`${ids.length} tokens, ${nBytes} bytes${ratio}\n`);
@@ -145,14 +139,14 @@ function pieceText(tok: Tokenizer, id: number): string {
 function decodeIds(v: Parsed): void {
   const tok = tokenizerOf(v, 'decode');
   const ids = parseIds(required(str(v, 'ids'), 'ids', 'tokenizer decode'));
-  process.stdout.write(tok.decode(ids) + '\n');
+  print(tok.decode(ids) + '\n');
 }
 
 /** `swat bench tokenizer`: 4 MB of the built-in corpus, 3 passes per tokenizer. */
 export function runTokenizerBench(json: boolean): void {
   const r = benchTokenizers({ sampleBytes: 4e6, passes: 3, bpeVocabSize: 8192 });
   if (json) {
-    process.stdout.write(JSON.stringify(r) + '\n');
+    print(JSON.stringify(r) + '\n');
     return;
   }
   const gpt = r.throughput.filter((x) => x.tokenizer === 'gpt2');
@@ -164,5 +158,5 @@ export function runTokenizerBench(json: boolean): void {
     `compression on the whole built-in corpus (${(r.corpus_bytes / 1e6).toFixed(1)} MB); the BPE trained in ${r.bpe_train_seconds.toFixed(1)} s:`,
     ...r.compression.map((x) => `  ${x.vocabulary.padEnd(34)} V ${String(x.vocab_size).padStart(6)}  ${x.tokens.toLocaleString('en-US').padStart(11)} tokens  ${x.bytes_per_token.toFixed(3)} bytes/token`),
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  print(lines.join('\n') + '\n');
 }

@@ -4,6 +4,7 @@
 import { backendFrom, describeBackend } from '../backend.js';
 import type { Backend } from '../../backend/backend.js';
 import { openTokenCache } from '../../data/cache.js';
+import { learnVocabulary } from '../../data/vocabulary.js';
 import { InputError } from '../../errors.js';
 import { generate } from '../../infer/generate.js';
 import { SwatModel } from '../../model/model.js';
@@ -12,13 +13,16 @@ import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { DirLock } from '../../io/lock.js';
 import { claimOutput, describeHeld, heldWork } from '../../train/output.js';
 import { type TrainData, type TrainSource, Trainer, METRICS_FILE, PLOT_FILE, readTrainerState } from '../../train/trainer.js';
-import { type CommandSpec, type Parsed, flag, int, posInt, required, str } from '../args.js';
+import type { TokenStream } from '../../train/sampler.js';
+import { COUNT, type CommandSpec, FRACTION, NON_NEGATIVE, POSITIVE, type Parsed, SEED, flag, int, list, given, posInt, required, seed, str } from '../args.js';
 import { architectureOptions, configFromArgs, tokenizerFromArgs } from '../architecture.js';
-import { StopRequests, commandLine, signalExitCode } from '../interrupt.js';
+import { StopRequests, signalExitCode } from '../interrupt.js';
+import { print } from '../output.js';
 import { Progress, formatSeconds } from '../progress.js';
 import { checkResumeFlags, dataSource, resumeOverrides, trainOptions } from '../train-options.js';
 import { describeModel } from './info.js';
-import { dirname, join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 
 // Defaults sized so that `swat train` with no flags visibly learns the built-in corpus in a few minutes
 // on a laptop CPU with the reference backend.
@@ -36,21 +40,28 @@ export const trainCommand: CommandSpec = {
     out: { type: 'string', arg: 'DIR', help: 'output directory: model, checkpoints, metrics.jsonl, loss.svg' },
     force: { type: 'boolean', help: 'start a new run in --out, replacing the model or checkpoint it holds' },
     ...architectureOptions({ layers: '3', dim: '96', heads: '4', window: '32', intermediate: '256' }),
-    'seq-len': { type: 'string', arg: 'T', help: 'training sequence length (default: 4 × window)' },
-    'batch-size': { type: 'string', arg: 'B', help: 'sequences per micro-batch', default: '8' },
-    'grad-accum': { type: 'string', arg: 'K', help: 'micro-batches per optimiser step', default: '1' },
-    steps: { type: 'string', arg: 'N', help: `optimiser steps in the whole run (default: ${DEFAULT_STEPS}, or ${REFERENCE_DEFAULT_STEPS} on the reference backend, which is ~50× slower)` },
-    lr: { type: 'string', arg: 'LR', help: 'peak learning rate', default: '3e-3' },
-    'min-lr': { type: 'string', arg: 'LR', help: 'learning rate at the end of the cosine decay', default: '3e-4' },
-    warmup: { type: 'string', arg: 'N', help: 'linear warm-up steps', default: '40' },
-    'weight-decay': { type: 'string', arg: 'WD', help: 'AdamW decoupled weight decay', default: '0.1' },
-    'grad-clip': { type: 'string', arg: 'C', help: 'clip the global gradient norm (0 = off)', default: '1.0' },
-    'eval-interval': { type: 'string', arg: 'N', help: 'validate every N steps', default: '250' },
-    'eval-batches': { type: 'string', arg: 'N', help: 'validation batches', default: '4' },
-    'checkpoint-interval': { type: 'string', arg: 'N', help: 'checkpoint every N steps (and at the end)', default: '500' },
-    'val-fraction': { type: 'string', arg: 'F', help: 'share of documents held out for validation', default: '0.1' },
-    seed: { type: 'string', arg: 'S', help: 'seed of initialisation and data order', default: '0' },
-    'sample-tokens': { type: 'string', arg: 'N', help: 'tokens of sample text to print at the end (0 = none)', default: '300' },
+    'vocab-size': { type: 'string', arg: 'V', check: POSITIVE, help: 'size of the vocabulary learned from --data (default: about one token per KB of text, 512 to 8192)' },
+    tokenizer: {
+      type: 'string', arg: 'NAME',
+      help: "'bpe' (a byte-level BPE learned from --data first), 'byte' (bytes + BOS/EOS), 'gpt2', 'llama2', or a tokenizer.json (or its directory)",
+      default: 'bpe',
+    },
+    'seq-len': { type: 'string', arg: 'T', check: POSITIVE, help: 'training sequence length (default: 4 × window)' },
+    'batch-size': { type: 'string', arg: 'B', check: POSITIVE, help: 'sequences per micro-batch', default: '8' },
+    'grad-accum': { type: 'string', arg: 'K', check: POSITIVE, help: 'micro-batches per optimiser step', default: '1' },
+    steps: { type: 'string', arg: 'N', check: POSITIVE, help: `optimiser steps in the whole run (default: ${DEFAULT_STEPS}, or ${REFERENCE_DEFAULT_STEPS} on the reference backend, which is ~50× slower)` },
+    lr: { type: 'string', arg: 'LR', check: NON_NEGATIVE, help: 'peak learning rate', default: '3e-3' },
+    'min-lr': { type: 'string', arg: 'LR', check: NON_NEGATIVE, help: 'learning rate at the end of the cosine decay', default: '3e-4' },
+    warmup: { type: 'string', arg: 'N', check: COUNT, help: 'linear warm-up steps', default: '40' },
+    'weight-decay': { type: 'string', arg: 'WD', check: NON_NEGATIVE, help: 'AdamW decoupled weight decay', default: '0.1' },
+    'grad-clip': { type: 'string', arg: 'C', check: NON_NEGATIVE, help: 'clip the global gradient norm (0 = off)', default: '1.0' },
+    'eval-interval': { type: 'string', arg: 'N', check: COUNT, help: 'validate every N steps', default: '250' },
+    'eval-batches': { type: 'string', arg: 'N', check: POSITIVE, help: 'validation batches', default: '4' },
+    'checkpoint-interval': { type: 'string', arg: 'N', check: COUNT, help: 'checkpoint every N steps (and at the end)', default: '500' },
+    'val-fraction': { type: 'string', arg: 'F', check: FRACTION, help: 'share of documents held out for validation', default: '0.1' },
+    seed: { type: 'string', arg: 'S', check: SEED, help: 'seed of initialisation and data order', default: '0' },
+    'sample-tokens': { type: 'string', arg: 'N', check: COUNT, help: 'tokens of sample text to print at the end (0 = none)', default: '200' },
+    'sample-prompt': { type: 'string', arg: 'TEXT', help: 'prompt of that sample (default: the opening words of a held-out document)' },
   },
 };
 
@@ -89,8 +100,19 @@ function defaultSteps(v: Parsed, backend: Backend, progress: Progress): number {
   return REFERENCE_DEFAULT_STEPS;
 }
 
+/** The checks that need more than one flag, made before any data is read. */
+function checkTrainArgs(v: Parsed, out: string): void {
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory() === false) throw new InputError(`--out ${out} is a file, not a directory`);
+  const window = str(v, 'window')!;
+  const seqLen = posInt(v, 'seq-len');
+  if (given(v, 'seq-len') && window !== 'none' && seqLen! < Number(window)) {
+    throw new InputError(`--seq-len ${seqLen} is shorter than --window ${window}: the window would never slide and the model would train as full attention (SWAT trains with T > ω; default T = 4ω)`);
+  }
+}
+
 export async function runTrain(v: Parsed): Promise<void> {
   const out = required(str(v, 'out'), 'out', 'train');
+  checkTrainArgs(v, out);
   const backend = backendFrom(v);
   const progress = new Progress();
   const lock = claimOutput(out, 'swat train');
@@ -131,14 +153,16 @@ function openTrainer(v: Parsed, lock: DirLock, backend: Backend, progress: Progr
   }
   let model: SwatModel;
   let tokenizer: Tokenizer | null;
+  const learned = fromModel === undefined && str(v, 'tokenizer') === 'bpe';
   if (fromModel !== undefined) {
     ({ model, tokenizer } = loadModel(fromModel, backend));
   } else {
-    tokenizer = tokenizerFromArgs(v);
-    model = SwatModel.create(configFromArgs(v, tokenizer), backend, int(v, 'seed')!);
+    tokenizer = learned ? learnedTokenizer(v, progress) : tokenizerFromArgs(v);
+    model = SwatModel.create(configFromArgs(v, tokenizer), backend, seed(v)!);
   }
   if (!tokenizer) throw new InputError('the model has no tokenizer (raw token ids): cannot tokenize training text');
-  const data = loadData(v, tokenizer, dataSource(v), progress);
+  const source = { ...dataSource(v), ...(learned ? { learnedVocab: posInt(v, 'vocab-size') ?? null } : {}) };
+  const data = loadData(v, tokenizer, source, progress);
   return Trainer.start(model, tokenizer, data, trainOptions(v, model.config.window_size, defaultSteps(v, backend, progress)), lock);
 }
 
@@ -165,15 +189,84 @@ async function train(v: Parsed, trainer: Trainer, progress: Progress): Promise<v
   }
   progress.done();
   if (valLoss === null) {
-    progress.log(`stopped at step ${trainer.step} of ${o.maxSteps}: ${out} holds its checkpoint; resume with:\n  ${commandLine(process.argv.slice(2), ['--force'])}`);
+    // --force would start over instead of resuming.
+    const again = process.argv.slice(2).filter((a) => a !== '--force').map(shellQuote).join(' ');
+    progress.log(`stopped at step ${trainer.step} of ${o.maxSteps}: ${out} holds its checkpoint; resume with:\n  ${commandName()} ${again}`);
     process.exitCode = signalExitCode(stops.requested!);
     return;
   }
-  process.stdout.write(`validation loss ${valLoss.toFixed(4)} nats/token after ${trainer.step} steps; model saved in ${out} (metrics: ${join(out, METRICS_FILE)}, loss curve: ${join(out, PLOT_FILE)} and .png)\n`);
+  const data = trainer.data;
+  const tokenizer = trainer.tokenizer!;
+  const bytesPerToken = meanBytesPerToken(data.val, tokenizer);
+  print(`validation loss ${valLoss.toFixed(4)} nats/token (${(valLoss / bytesPerToken / Math.LN2).toFixed(3)} bits/byte) after ${trainer.step} steps; model saved in ${out}\n`);
+  print(`metrics: ${join(out, METRICS_FILE)}, loss curve: ${join(out, PLOT_FILE)} and .png\n`);
   const sampleTokens = int(v, 'sample-tokens')!;
-  if (sampleTokens > 0 && trainer.tokenizer) {
-    const start = model.config.eos_token_id ?? trainer.tokenizer.eosId;
-    const ids = [...generate(model, [start], { maxNewTokens: sampleTokens, seed: o.seed, stopId: null })];
-    process.stdout.write(`sample:\n${trainer.tokenizer.decode(ids)}\n`);
+  const prompt = str(v, 'sample-prompt') ?? openingWords(data.val, tokenizer);
+  if (sampleTokens > 0) {
+    const start = model.config.eos_token_id ?? tokenizer.eosId;
+    const ids = [...generate(model, [start, ...tokenizer.encode(prompt)], { maxNewTokens: sampleTokens, seed: o.seed, stopId: start })];
+    const text = tokenizer.decode(ids).replace(/\s+$/, '');
+    print(`\nprompt:       ${prompt}\ncontinuation: ${text.replace(/\n/g, '\n              ')}\n`);
   }
+  print(nextSteps(out, prompt));
+}
+
+/** `swat train`'s default tokenizer: a byte-level BPE learned from the training data (--vocab-size, or sized
+ *  to the corpus). Learned again, identically, if the run restarts before its first checkpoint. */
+function learnedTokenizer(v: Parsed, progress: Progress): Tokenizer {
+  const learned = learnVocabulary({
+    paths: list(v, 'data'),
+    vocabSize: posInt(v, 'vocab-size') ?? null,
+    warn: () => {}, // the token cache reports skipped files once
+    onRead: (done, files) => progress.update(done, files, 'files read for the vocabulary'),
+    onMerge: (n, target) => progress.update(n, target, 'merges learned'),
+  });
+  progress.done();
+  progress.log(`tokenizer: byte-level BPE of ${learned.tokenizer.vocabSize} tokens learned from the data in ${formatSeconds(learned.readSeconds + learned.mergeSeconds)} (--tokenizer byte for bytes)`);
+  return learned.tokenizer;
+}
+
+/** Bytes per token over (up to 64k tokens of) a stream: turns nats/token into bits/byte. */
+function meanBytesPerToken(stream: TokenStream, tokenizer: Tokenizer): number {
+  const n = Math.min(stream.length, 65536);
+  const ids = stream.subarray(0, n);
+  return Math.max(1e-9, tokenizer.decodeBytes(ids).length / n);
+}
+
+/** The first words of the held-out text, a prompt in the style of the data: its first line, cut at a word
+ *  boundary after at most 60 characters. */
+function openingWords(stream: TokenStream, tokenizer: Tokenizer): string {
+  const text = tokenizer.decode(stream.subarray(0, Math.min(stream.length, 64))).trimStart();
+  const line = text.split('\n')[0]!.trim();
+  if (line.length <= 60) return line;
+  const cut = line.lastIndexOf(' ', 60);
+  return line.slice(0, cut > 20 ? cut : 60);
+}
+
+/** What to try next with the model just trained, as commands the user can paste. */
+function nextSteps(out: string, prompt: string): string {
+  const swat = commandName();
+  const q = shellQuote;
+  const rows: [string, string][] = [
+    [`${swat} generate --model ${q(out)} --prompt ${q(prompt.split(' ').slice(0, 4).join(' '))}`, 'continue a prompt of your own'],
+    [`${swat} score --model ${q(out)} --text ${q('Some text to score.')}`, 'log-probability of every token'],
+    [`${swat} info --model ${q(out)}`, 'size, window, receptive field, decode memory'],
+    [`${swat} eval length --model ${q(out)}`, 'loss as the text grows past the window'],
+    [`${swat} train --out ${q(out)} --steps N`, 'train longer: the same command resumes'],
+  ];
+  const width = Math.max(...rows.map(([c]) => c.length));
+  return `\nnext:\n${rows.map(([c, what]) => `  ${c.padEnd(width)}   ${what}`).join('\n')}\n`;
+}
+
+/** An argument as a POSIX shell word. */
+function shellQuote(s: string): string {
+  return /^[\w./:-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** How the user ran swat: 'swat' when installed as a command, else the node command line of this clone. */
+function commandName(): string {
+  const script = process.argv[1] ?? '';
+  if (basename(script) === 'swat') return 'swat';
+  const rel = relative(process.cwd(), script);
+  return `node ${rel.startsWith('..') ? script : rel}`;
 }
