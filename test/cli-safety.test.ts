@@ -95,8 +95,9 @@ test('a resume lists every typed flag that contradicts the checkpoint, and refus
   assert.equal(again.code, 1);
   assert.equal(lastLine(again.err), `swat: error: ${dir} holds a training checkpoint (step 4) that these flags contradict: --vocab-size '300' (checkpoint: sized to the corpus); run the same command without them to resume, or pass --force to start a new run in ${dir}`);
   fails(`--steps 2: ${dir} is already at step 4; pass a larger --steps to train longer, or --force to start a new run`, 'train', '--out', dir, '--steps', '2');
-  // Flags that agree, and those a resume may change, are accepted; data and model come from the checkpoint.
-  const r = swat('train', '--out', dir, ...cache, '--steps', '6', '--lr', '3e-3', '--dim', '16', '--checkpoint-interval', '1', '--sample-tokens', '0');
+  // Flags that agree, and those a resume may change, are accepted; data and model come from the checkpoint
+  // (--seq-len 16 is checked against the checkpoint's window 4, not the default window of a new model).
+  const r = swat('train', '--out', dir, ...cache, '--steps', '6', '--lr', '3e-3', '--dim', '16', '--seq-len', '16', '--checkpoint-interval', '1', '--sample-tokens', '0');
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, new RegExp(`data: ${corpus}: token cache reused`));
   assert.match(r.err, new RegExp(`resuming ${dir} at step 4 of 6`));

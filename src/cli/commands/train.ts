@@ -100,9 +100,13 @@ function defaultSteps(v: Parsed, backend: Backend, progress: Progress): number {
   return REFERENCE_DEFAULT_STEPS;
 }
 
-/** The checks that need more than one flag, made before any data is read. */
-function checkTrainArgs(v: Parsed, out: string): void {
+/** --out must be a directory or not exist yet: checked before any work. */
+function checkOut(out: string): void {
   if (statSync(out, { throwIfNoEntry: false })?.isDirectory() === false) throw new InputError(`--out ${out} is a file, not a directory`);
+}
+
+/** For a new model made from the flags (a resume or --model has its own window): T must exceed ω. */
+function checkSeqLen(v: Parsed): void {
   const window = str(v, 'window')!;
   const seqLen = posInt(v, 'seq-len');
   if (given(v, 'seq-len') && window !== 'none' && seqLen! < Number(window)) {
@@ -112,7 +116,7 @@ function checkTrainArgs(v: Parsed, out: string): void {
 
 export async function runTrain(v: Parsed): Promise<void> {
   const out = required(str(v, 'out'), 'out', 'train');
-  checkTrainArgs(v, out);
+  checkOut(out);
   const backend = backendFrom(v);
   const progress = new Progress();
   const lock = claimOutput(out, 'swat train');
@@ -157,6 +161,7 @@ function openTrainer(v: Parsed, lock: DirLock, backend: Backend, progress: Progr
   if (fromModel !== undefined) {
     ({ model, tokenizer } = loadModel(fromModel, backend));
   } else {
+    checkSeqLen(v);
     tokenizer = learned ? learnedTokenizer(v, progress) : tokenizerFromArgs(v);
     model = SwatModel.create(configFromArgs(v, tokenizer), backend, seed(v)!);
   }
