@@ -25,6 +25,21 @@ export class InputError extends SwatError {
   override name = 'InputError';
 }
 
+/** A file that could not be written (disk full, no permission): the message names the file and the errno. */
+export class WriteError extends SwatError {
+  override name = 'WriteError';
+}
+
+/** A directory another process is writing (its lock is held), or whose lock this process lost. */
+export class LockError extends SwatError {
+  override name = 'LockError';
+}
+
+/** Training that cannot go on: the loss, gradients or weights stopped being finite. */
+export class TrainingError extends SwatError {
+  override name = 'TrainingError';
+}
+
 // How messages quote values: one line, cut to a readable length with "…", so one bad value never makes the
 // line unreadable — text the user typed (showValue), or any value read from a file (showJson).
 

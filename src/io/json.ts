@@ -74,19 +74,24 @@ export function readJsonFile(path: string, opts: JsonOptions): unknown {
 export function readTextFile(path: string, maxBytes: number, error: ErrorClass = FormatError): string {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) throw new error(`${path}: file is ${size} bytes, more than the ${maxBytes} allowed for it`);
-    const bytes = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, bytes, got, size - got, got);
-      if (n === 0) break; // shrank while being read: what is there is parsed (and checked) as it is
-      got += n;
-    }
-    return bytes.toString('utf8', 0, got);
+    return readTextFd(fd, path, maxBytes, error);
   } finally {
     closeSync(fd);
   }
+}
+
+/** readTextFile on a file already open (`path` names it in errors). */
+export function readTextFd(fd: number, path: string, maxBytes: number, error: ErrorClass = FormatError): string {
+  const size = fstatSync(fd).size;
+  if (size > maxBytes) throw new error(`${path}: file is ${size} bytes, more than the ${maxBytes} allowed for it`);
+  const bytes = Buffer.allocUnsafe(size);
+  let got = 0;
+  while (got < size) {
+    const n = readSync(fd, bytes, got, size - got, got);
+    if (n === 0) break; // shrank while being read: what is there is parsed (and checked) as it is
+    got += n;
+  }
+  return bytes.toString('utf8', 0, got);
 }
 
 /** The non-blank lines of a JSON-lines text, each parsed with `opts` (a limit per line); errors say

@@ -267,10 +267,14 @@ export class SafetensorsReader {
   private fd: number;
   private readonly dataStart: number;
 
-  /** Opens and checks the header; InputError when the file cannot be read, FormatError when it is damaged. */
-  constructor(readonly path: string) {
+  private readonly ownsFd: boolean;
+
+  /** Opens and checks the header; InputError when the file cannot be read, FormatError when it is damaged.
+   *  Given `fd`, reads the file already open there (and leaves closing it to the caller). */
+  constructor(readonly path: string, fd?: number) {
+    this.ownsFd = fd === undefined;
     try {
-      this.fd = openSync(path, 'r');
+      this.fd = fd ?? openSync(path, 'r');
     } catch (e) {
       throw new InputError(`${path}: cannot read safetensors file (${(e as NodeJS.ErrnoException).code ?? 'unknown error'})`);
     }
@@ -319,7 +323,7 @@ export class SafetensorsReader {
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd >= 0 && this.ownsFd) closeSync(this.fd);
     this.fd = -1;
   }
 

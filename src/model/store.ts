@@ -2,16 +2,17 @@
 // weight names, plus tokenizer.json when the model has a tokenizer. Written as one crash-safe set; loading
 // checks every tensor name and shape against the config, so foreign weights either load exactly or fail
 // with a line that names the tensor. The weights file's header is checked before the parameter buffer is
-// allocated (a config claiming a huge model next to a small file fails fast), and every weight must be
-// finite (one NaN would silently turn every output into NaN).
+// allocated (a config claiming a huge model next to a small file fails fast), tensors are read straight
+// into it, and every weight must be finite (one NaN would silently turn every output into NaN). Reading
+// never writes (withCommitted), so a model can be read while a training run checkpoints into its directory.
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { type SwatConfig, configToJson, parseConfig } from '../config.js';
 import { ConfigError, FormatError, InputError, showJson } from '../errors.js';
-import { commitFiles, recoverDir } from '../io/atomic.js';
-import { JSON_LIMITS, readTextFile } from '../io/json.js';
+import { type CommittedFile, commitFiles, withCommitted } from '../io/atomic.js';
+import { JSON_LIMITS, readTextFd } from '../io/json.js';
 import { type F32Tensor, SafetensorsReader, checkFinite, encodeSafetensors } from '../io/safetensors.js';
 import type { Floats } from '../tensor.js';
 import { TOKENIZER_FILE, tokenizerFromJson, tokenizerToJson } from '../tokenizer/hf-json.js';
@@ -47,17 +48,29 @@ export interface LoadedModel {
   tokenizer: Tokenizer | null;
   /** The weights file's __metadata__ (training state checks its step). */
   metadata: Record<string, string>;
+  /** The other files asked for, read from the same committed set (absent ones are missing). */
+  files: Map<string, Buffer>;
 }
 
-/** Reads config.json, the tokenizer if any, and checks the directory exists. */
+/** Reads config.json and the tokenizer if any. */
 export function readModelConfig(dir: string): { config: SwatConfig; tokenizer: Tokenizer | null } {
+  return withModelFiles(dir, [], (open) => parseModelFiles(dir, open));
+}
+
+/** Opens config.json, tokenizer.json and `names` of the committed set in `dir`, which must exist. */
+function withModelFiles<T>(dir: string, names: string[], use: (open: Map<string, CommittedFile>) => T): T {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`model directory not found: ${dir}`);
-  recoverDir(dir);
+  return withCommitted(dir, [CONFIG_FILE, TOKENIZER_FILE, ...names], use);
+}
+
+function parseModelFiles(dir: string, open: Map<string, CommittedFile>): { config: SwatConfig; tokenizer: Tokenizer | null } {
   const configPath = join(dir, CONFIG_FILE);
-  if (!existsSync(configPath)) throw new InputError(`${configPath} not found: not a model directory`);
-  const config = parseConfig(readTextFile(configPath, JSON_LIMITS.config, ConfigError), configPath);
+  const configFile = open.get(CONFIG_FILE);
+  if (configFile === undefined) throw new InputError(`${configPath} not found: not a model directory`);
+  const config = parseConfig(readTextFd(configFile.fd, configPath, JSON_LIMITS.config, ConfigError), configPath);
   const tokPath = join(dir, TOKENIZER_FILE);
-  const tokenizer = existsSync(tokPath) ? tokenizerFromJson(readTextFile(tokPath, JSON_LIMITS.tokenizer), tokPath) : null;
+  const tokFile = open.get(TOKENIZER_FILE);
+  const tokenizer = tokFile !== undefined ? tokenizerFromJson(readTextFd(tokFile.fd, tokPath, JSON_LIMITS.tokenizer), tokPath) : null;
   if (tokenizer && tokenizer.vocabSize > config.vocab_size) {
     throw new FormatError(`${tokPath}: the tokenizer has ${tokenizer.vocabSize} tokens, more than vocab_size ${config.vocab_size} in ${configPath}`);
   }
@@ -70,12 +83,14 @@ export function readModelConfig(dir: string): { config: SwatConfig; tokenizer: T
   return { config, tokenizer };
 }
 
-export function loadModel(dir: string, backend: Backend): LoadedModel {
-  const { config, tokenizer } = readModelConfig(dir);
-  const weightsPath = join(dir, WEIGHTS_FILE);
-  if (!existsSync(weightsPath)) throw new InputError(`${weightsPath} not found`);
-  const file = new SafetensorsReader(weightsPath);
-  try {
+/** Loads the model in `dir`, and the bytes of `alsoRead` (e.g. training state) from the same committed set. */
+export function loadModel(dir: string, backend: Backend, alsoRead: string[] = []): LoadedModel {
+  return withModelFiles(dir, [WEIGHTS_FILE, ...alsoRead], (open) => {
+    const { config, tokenizer } = parseModelFiles(dir, open);
+    const weightsPath = join(dir, WEIGHTS_FILE);
+    const weights = open.get(WEIGHTS_FILE);
+    if (weights === undefined) throw new InputError(`${weightsPath} not found`);
+    const file = new SafetensorsReader(weightsPath, weights.fd);
     const specs = paramSpecs(config);
     checkTensors(file, specs, config);
     const model = new SwatModel(config, backend);
@@ -84,10 +99,13 @@ export function loadModel(dir: string, backend: Backend): LoadedModel {
       file.readInto(s.name, values);
       checkFinite(values, weightsPath, s.name);
     }
-    return { model, tokenizer, metadata: file.metadata };
-  } finally {
-    file.close();
-  }
+    const files = new Map<string, Buffer>();
+    for (const name of alsoRead) {
+      const f = open.get(name);
+      if (f !== undefined) files.set(name, readFileSync(f.fd));
+    }
+    return { model, tokenizer, metadata: file.metadata, files };
+  });
 }
 
 /** The header's tensor names and shapes against the config's parameter table, before anything is allocated. */

@@ -2,12 +2,13 @@
 // the printing of `swat bench tokenizer`.
 // Not here: the tokenizers themselves (src/tokenizer/), corpus reading (src/data/).
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { learnVocabulary } from '../../data/vocabulary.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { benchTokenizers } from '../../tokenizer/benchmark.js';
+import { claimOutput, heldWork, refusal } from '../../train/output.js';
 import { TOKENIZER_FILE, tokenizerToJson } from '../../tokenizer/hf-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { type CommandSpec, IDS, type OptionSpec, POSITIVE, type Parsed, flag, list, parseIds, posInt, required, str } from '../args.js';
@@ -31,6 +32,7 @@ export const tokenizerCommand: CommandSpec = {
         'vocab-size': { type: 'string', arg: 'V', check: POSITIVE, help: 'vocabulary size including the 256 bytes and BOS/EOS', default: '8192' },
         'min-frequency': { type: 'string', arg: 'N', check: POSITIVE, help: 'never merge a pair seen fewer times', default: '2' },
         out: { type: 'string', arg: 'DIR', help: 'directory to write tokenizer.json into' },
+        force: { type: 'boolean', help: 'replace a tokenizer.json (or a model) already in --out' },
       },
     },
     encode: {
@@ -58,6 +60,19 @@ export function runTokenizer(v: Parsed): void {
 
 function trainTokenizer(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'tokenizer train');
+  const lock = claimOutput(out, 'swat tokenizer train');
+  try {
+    const held = heldWork(out);
+    if ((held.tokenizer || held.model) && !flag(v, 'force')) {
+      throw refusal(out, held, held.model ? ', which a new tokenizer.json would leave unable to read its text' : '');
+    }
+    writeTokenizer(v, out);
+  } finally {
+    lock.release();
+  }
+}
+
+function writeTokenizer(v: Parsed, out: string): void {
   const vocabSize = posInt(v, 'vocab-size')!;
   const progress = new Progress();
   const learned = learnVocabulary({
@@ -70,7 +85,6 @@ function trainTokenizer(v: Parsed): void {
   });
   progress.done();
   const tok = learned.tokenizer;
-  mkdirSync(out, { recursive: true });
   const path = join(out, TOKENIZER_FILE);
   writeFileAtomic(path, tokenizerToJson(tok));
   const short = tok.vocabSize < vocabSize ? ` (fewer than the ${vocabSize} asked: no other pair occurs ${posInt(v, 'min-frequency')} times)` : '';
