@@ -16,6 +16,7 @@
         "native/matmul.c",
         "native/norm.c",
         "native/optim.c",
+        "native/pool_common.c",
         "native/threads.c"
       ],
       "cflags!": ["-O2", "-O0", "-Os", "-Wno-unused-parameter"],

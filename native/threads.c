@@ -2,13 +2,13 @@
  * per job, and fed task indices from one atomic counter. Dynamic hand-out matters on shared machines: a
  * core that stalls just takes fewer chunks instead of holding everyone back at a fixed split, and the
  * caller waits for tasks, not threads, so a worker that never got the CPU holds nothing up.
- * Also the per-thread scratch buffers. Not a general scheduler: one job at a time, no nesting. */
+ * (Scratch buffers and the peak measurement are in pool_common.c, shared with the WebAssembly build.) Not a
+ * general scheduler: one job at a time, no nesting. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "swat.h"
@@ -178,80 +178,13 @@ void pool_run(long ntasks, swat_task_fn fn, void *ctx) {
   pthread_mutex_unlock(&job_mu);
 }
 
-long swat_chunks(long n, long grain) {
-  if (grain < 1) grain = 1;
-  long c = (n + grain - 1) / grain;
-  return c < 1 ? 1 : c;
-}
-
 double swat_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- per-thread scratch ---------------------------------------------------------------------------- */
-
-typedef struct {
-  float *ptr;
-  size_t cap;
-} scratch_slot;
-
-/* A worker's buffers live as long as the worker, the caller's as long as the process, and both stay at the
- * largest size any op asked for (a few MB for the model's shapes). */
-static _Thread_local scratch_slot slots[SWAT_SCRATCH_SLOTS];
-
-void scratch_release(void) {
-  for (int i = 0; i < SWAT_SCRATCH_SLOTS; i++) {
-    free(slots[i].ptr);
-    slots[i].ptr = NULL;
-    slots[i].cap = 0;
-  }
-}
-
-float *scratch_get(int slot, size_t n) {
-  scratch_slot *s = &slots[slot];
-  if (n > s->cap) {
-    free(s->ptr);
-    size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-    s->ptr = aligned_alloc(64, bytes);
-    if (!s->ptr) {
-      fprintf(stderr, "swat native: out of memory for %zu bytes of scratch\n", bytes);
-      abort();
-    }
-    s->cap = n;
-  }
-  return s->ptr;
-}
-
-/* ---- peak measurement ------------------------------------------------------------------------------ */
-
-typedef struct {
-  double deadline;
-  double flops[256];
-} peak_ctx;
-
-static void peak_task(void *ctx, long task, int tid) {
-  (void)tid;
-  peak_ctx *p = ctx;
-  p->flops[task] = cpu_ops()->fma_loop(p->deadline);
-}
-
-double swat_peak_flops(double seconds, int threads) {
-  peak_ctx p;
-  memset(&p, 0, sizeof p);
-  if (threads < 1) threads = 1;
-  if (threads > 256) threads = 256;
-  int saved = pool_threads();
-  pool_set_threads(threads);
-  double t0 = swat_now();
-  /* One task per thread, all running to one shared deadline: a thread that wakes late (or picks up a
-   * second task) just contributes fewer flops, and the rate stays total flops over elapsed time. */
-  p.deadline = t0 + seconds;
-  pool_run(threads, peak_task, &p);
-  double elapsed = swat_now() - t0;
-  pool_set_threads(saved);
-  double total = 0;
-  for (int i = 0; i < threads; i++) total += p.flops[i];
-  return elapsed > 0 ? total / elapsed * 1e-9 : 0;
+_Noreturn void swat_out_of_memory(size_t bytes) {
+  fprintf(stderr, "swat native: out of memory for %zu bytes of scratch\n", bytes);
+  abort();
 }
