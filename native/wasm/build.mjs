@@ -7,7 +7,7 @@
 //
 // Usage: node native/wasm/build.mjs [--out DIR] [--clang PATH]   (default: native/wasm/modules, clang-19)
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -56,32 +56,38 @@ function flags(v) {
   ];
 }
 
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
 /** The compiler's version line, e.g. "Debian clang version 19.1.7 (3~deb12u1)". */
 export function clangVersion(clang) {
-  return run(clang, ['--version']).split('\n')[0].trim();
+  const r = spawnSync(clang, ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`${clang} --version failed: ${r.error?.message ?? r.stderr}`);
+  return r.stdout.split('\n')[0].trim();
 }
 
-/** Builds every variant into `out`; returns the files written. */
-export function build(out, clang = 'clang-19') {
+/** Runs the compiler; resolves when it succeeded. */
+function compile(clang, args) {
+  return new Promise((done, fail) => {
+    const child = spawn(clang, args, { cwd: root, stdio: ['ignore', 'inherit', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', (e) => fail(new Error(`${clang}: ${e.message}`)));
+    child.on('close', (code) => (code === 0 ? done() : fail(new Error(`${clang} ${args.join(' ')}\n${err}`))));
+  });
+}
+
+/** Builds every variant into `out` (the four compilers run at once); returns the files written. */
+export async function build(out, clang = 'clang-19') {
   const version = clangVersion(clang);
   if (!/clang version 19\./.test(version)) throw new Error(`${clang} is '${version}', expected clang 19`);
   mkdirSync(out, { recursive: true });
   const scratch = mkdtempSync(join(tmpdir(), 'swat-wasm-'));
   try {
-    return VARIANTS.map((v) => {
+    return await Promise.all(VARIANTS.map(async (v) => {
       const tmp = join(scratch, v.file);
-      run(clang, [...flags(v), ...SOURCES, '-o', tmp]);
+      await compile(clang, [...flags(v), ...SOURCES, '-o', tmp]);
       const dest = join(out, v.file);
       install(tmp, dest);
       return dest;
-    });
+    }));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -102,7 +108,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   };
   const out = resolve(opt('--out', join(here, 'modules')));
   try {
-    for (const file of build(out, opt('--clang', 'clang-19'))) {
+    for (const file of await build(out, opt('--clang', 'clang-19'))) {
       console.log(`${relative(process.cwd(), file)}: ${readFileSync(file).length} bytes`);
     }
   } catch (e) {
