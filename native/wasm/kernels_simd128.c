@@ -19,65 +19,57 @@
  * (6 × 8, 12 accumulators) spills: measured slower in V8. */
 #define MR 4
 #define NR 8
+#define NV (NR / 4) /* vectors per row of the block */
 
-static void kernel_simd128(long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
-  v128_t c0[MR], c1[MR];
-#pragma clang loop unroll(full)
-  for (int i = 0; i < MR; i++) c0[i] = c1[i] = wasm_f32x4_const_splat(0.0f);
-  for (long k = 0; k < kc; k++) {
-    const v128_t b0 = wasm_v128_load(b);
-    const v128_t b1 = wasm_v128_load(b + 4);
-#pragma clang loop unroll(full)
-    for (int i = 0; i < MR; i++) {
-      const v128_t ai = wasm_v128_load32_splat(a + i);
-      c0[i] = MADD(ai, b0, c0[i]);
-      c1[i] = MADD(ai, b1, c1[i]);
-    }
-    a += MR;
-    b += NR;
+/* The block's k loop, shared by both kernels: A(i, k) is at a_row(i)[k·a_step]. */
+#define BLOCK_LOOP(a_at, a_advance)                                      \
+  for (long k = 0; k < kc; k++) {                                        \
+    v128_t bv[NV];                                                       \
+    _Pragma("clang loop unroll(full)") for (int j = 0; j < NV; j++) bv[j] = wasm_v128_load(b + 4 * j); \
+    _Pragma("clang loop unroll(full)") for (int i = 0; i < MR; i++) {    \
+      const v128_t ai = wasm_v128_load32_splat(a_at);                    \
+      _Pragma("clang loop unroll(full)") for (int j = 0; j < NV; j++) acc[i][j] = MADD(ai, bv[j], acc[i][j]); \
+    }                                                                    \
+    a_advance;                                                           \
+    b += NR;                                                             \
   }
+
+static inline void store_block(v128_t acc[MR][NV], float *c, long ldc, int accumulate) {
 #pragma clang loop unroll(full)
   for (int i = 0; i < MR; i++) {
     float *row = c + i * ldc;
-    if (accumulate) {
-      c0[i] = wasm_f32x4_add(c0[i], wasm_v128_load(row));
-      c1[i] = wasm_f32x4_add(c1[i], wasm_v128_load(row + 4));
+#pragma clang loop unroll(full)
+    for (int j = 0; j < NV; j++) {
+      v128_t v = acc[i][j];
+      if (accumulate) v = wasm_f32x4_add(v, wasm_v128_load(row + 4 * j));
+      wasm_v128_store(row + 4 * j, v);
     }
-    wasm_v128_store(row, c0[i]);
-    wasm_v128_store(row + 4, c1[i]);
   }
+}
+
+static void kernel_simd128(long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+  v128_t acc[MR][NV];
+#pragma clang loop unroll(full)
+  for (int i = 0; i < MR; i++) {
+#pragma clang loop unroll(full)
+    for (int j = 0; j < NV; j++) acc[i][j] = wasm_f32x4_const_splat(0.0f);
+  }
+  BLOCK_LOOP(a + i, a += MR)
+  store_block(acc, c, ldc, accumulate);
 }
 
 /* kernel_simd128 with A read in place from MR row pointers. */
 static void kernel_rm_simd128(long kc, const float *a, long lda, const float *b, float *c, long ldc, int accumulate) {
-  v128_t c0[MR], c1[MR];
+  v128_t acc[MR][NV];
   const float *row[MR];
 #pragma clang loop unroll(full)
   for (int i = 0; i < MR; i++) {
-    c0[i] = c1[i] = wasm_f32x4_const_splat(0.0f);
     row[i] = a + i * lda;
-  }
-  for (long k = 0; k < kc; k++) {
-    const v128_t b0 = wasm_v128_load(b);
-    const v128_t b1 = wasm_v128_load(b + 4);
 #pragma clang loop unroll(full)
-    for (int i = 0; i < MR; i++) {
-      const v128_t ai = wasm_v128_load32_splat(row[i] + k);
-      c0[i] = MADD(ai, b0, c0[i]);
-      c1[i] = MADD(ai, b1, c1[i]);
-    }
-    b += NR;
+    for (int j = 0; j < NV; j++) acc[i][j] = wasm_f32x4_const_splat(0.0f);
   }
-#pragma clang loop unroll(full)
-  for (int i = 0; i < MR; i++) {
-    float *out = c + i * ldc;
-    if (accumulate) {
-      c0[i] = wasm_f32x4_add(c0[i], wasm_v128_load(out));
-      c1[i] = wasm_f32x4_add(c1[i], wasm_v128_load(out + 4));
-    }
-    wasm_v128_store(out, c0[i]);
-    wasm_v128_store(out + 4, c1[i]);
-  }
+  BLOCK_LOOP(row[i] + k, (void)0)
+  store_block(acc, c, ldc, accumulate);
 }
 
 /* The exp of kernels_avx2.c (Cephes expf: x = n·ln2 + r, degree-6 polynomial; same constants and the same
