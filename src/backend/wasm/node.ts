@@ -3,9 +3,15 @@
 // and starts worker_threads for the pool. Node always has shared memory, so the threads module is used even
 // on one thread: its memory grows without detaching views. One runtime per module per process, as the
 // native addon is one per process: backends made here share buffers, threads and instruction set.
+//
+// V8 runs a new module in its baseline compiler and recompiles a function optimised only after it got hot,
+// and a running call keeps its code: a long kernel call (a big product, the peak loop) can run wholly in
+// baseline code at a third of the speed. Node compiles the module optimised from the start instead
+// (--no-liftoff, process-wide, set before the first compile); a page cannot, and warms up as V8 decides.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 import { InputError } from '../../errors.js';
@@ -36,6 +42,7 @@ function compile(file: string): WebAssembly.Module | string {
     const path = fileURLToPath(new URL(file, MODULES));
     try {
       const bytes = readFileSync(path);
+      setFlagsFromString('--no-liftoff');
       entry = WebAssembly.validate(bytes)
         ? new WebAssembly.Module(bytes)
         : `${file} does not validate in this JavaScript engine (it needs WebAssembly SIMD)`;
