@@ -3,6 +3,7 @@
 import { backendFrom } from '../backend.js';
 import {
   ANCHOR, type AnchorOptions, PYTORCH_ANCHOR_TOKENS_PER_S, benchAttention, benchDecode, benchGemm, benchPeak, benchTrain,
+  nativeBaseline,
 } from '../../bench/suites.js';
 import { type CommandSpec, type OptionSpec, POSITIVE, type Parsed, WINDOW, flag, posInt, str } from '../args.js';
 import { print } from '../output.js';
@@ -75,10 +76,13 @@ export function runBench(v: Parsed): void {
       break;
     }
     case 'gemm': {
-      const r = benchGemm(be, anchor(v));
+      const baseline = nativeBaseline(be);
+      const r = benchGemm(be, anchor(v), 0.5, baseline);
+      const vs = (x: { gflops: number; baseline_gflops?: number }) => (x.baseline_gflops ? [f1(x.baseline_gflops), pct((100 * x.gflops) / x.baseline_gflops)] : ['', '']);
       emit(r, () => [
         r.peak ? `peak: ${f1(r.peak.single_core_gflops)} GFLOP/s (1 core), ${f1(r.peak.all_core_gflops)} GFLOP/s (${r.peak.threads} cores)` : `backend ${be.name}: no peak measurement`,
-        table(['shape', 'M×N×K', 'threads', 'GFLOP/s', '% peak'], r.rows.map((x) => [x.shape, `${x.m}×${x.n}×${x.k}`, x.threads, f1(x.gflops), pct(x.percent_of_peak)])),
+        table(['shape', 'M×N×K', 'threads', 'GFLOP/s', '% peak', ...(baseline ? ['native 1 thread', `${be.name} / native`] : [])],
+          r.rows.map((x) => [x.shape, `${x.m}×${x.n}×${x.k}`, x.threads, f1(x.gflops), pct(x.percent_of_peak), ...(baseline ? vs(x) : [])])),
         `reference backend: ${r.reference_gflops.toFixed(2)} GFLOP/s on '${r.rows[0]!.shape}'; ${be.name} is ${f1(r.speedup_vs_reference)}× faster`,
       ].join('\n'));
       break;
@@ -95,10 +99,13 @@ export function runBench(v: Parsed): void {
     case 'train': {
       const a = anchor(v);
       const r = benchTrain(be, a, posInt(v, 'steps')!, flag(v, 'profile'));
-      emit(r, () => {
+      const baseline = nativeBaseline(be);
+      const native = baseline ? benchTrain(baseline, a, posInt(v, 'steps')!, false) : null;
+      emit(native ? { ...r, native_1_thread: native } : r, () => {
         const lines = [
           `${be.name}, ${r.threads} thread(s): ${Math.round(r.tokens_per_s)} tokens/s (${r.step_s.toFixed(3)} s/step of ${a.batch}×${a.seqLen} tokens), ${f1(r.gflops)} GFLOP/s = ${pct(r.percent_of_peak)} of peak`,
           `${f1(r.vs_pytorch_baseline)}× the PyTorch fp32 baseline of ~${PYTORCH_ANCHOR_TOKENS_PER_S} tokens/s`,
+          ...(native ? [`native, 1 thread, same run: ${Math.round(native.tokens_per_s)} tokens/s; ${be.name} / native = ${pct((100 * r.tokens_per_s) / native.tokens_per_s)}`] : []),
         ];
         if (r.breakdown) lines.push(table(['op', 'ms/step', 'calls', '%'], Object.entries(r.breakdown).map(([op, x]) => [op, (x.seconds * 1000).toFixed(1), x.calls, f1(x.percent)])));
         return lines.join('\n');
