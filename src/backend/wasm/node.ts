@@ -8,16 +8,20 @@
 // and a running call keeps its code: a long kernel call (a big product, the peak loop) can run wholly in
 // baseline code at a third of the speed. Node compiles the module optimised from the start instead
 // (--no-liftoff, process-wide, set before the first compile); a page cannot, and warms up as V8 decides.
+//
+// Node can also free garbage buffers synchronously (runtime.ts: a Collector), from a context of its own
+// where V8 offers gc() and FinalizationRegistry.prototype.cleanupSome once their flags are set.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { createContext, runInContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 
 import { InputError } from '../../errors.js';
 import { WasmBackend } from './backend.js';
 import { SIMD_LEVELS, type SimdLevel, bestSimd, moduleFile, sharedMemoryAvailable } from './modules.js';
-import { type SpawnWorker, WasmRuntime } from './runtime.js';
+import { type Collector, type SpawnWorker, WasmRuntime } from './runtime.js';
 
 const MODULES = new URL('../../../../native/wasm/modules/', import.meta.url); // from dist/src/backend/wasm/
 const WORKER = new URL('./worker-node.js', import.meta.url);
@@ -82,6 +86,16 @@ const spawnNode: SpawnWorker = (init) => {
   return { terminate: () => void worker.terminate() };
 };
 
+/** gc() and a FinalizationRegistry with cleanupSome, or undefined where this V8 has no such flags. */
+function nodeCollector(): Collector | undefined {
+  setFlagsFromString('--expose-gc');
+  setFlagsFromString('--harmony-weak-refs-with-cleanup-some');
+  const context = createContext({});
+  const gc = runInContext('typeof gc === "function" ? gc : undefined', context) as (() => void) | undefined;
+  const Registry = runInContext('FinalizationRegistry', context) as typeof FinalizationRegistry;
+  return gc && typeof (Registry.prototype as { cleanupSome?: unknown }).cleanupSome === 'function' ? { collect: gc, Registry } : undefined;
+}
+
 /** The process-wide runtime of the module these options pick. */
 export function wasmRuntime(o: WasmOptions = {}): WasmRuntime {
   const file = moduleOf(o);
@@ -90,7 +104,7 @@ export function wasmRuntime(o: WasmOptions = {}): WasmRuntime {
     const module = compile(file);
     if (typeof module === 'string') throw new InputError(`backend 'wasm' is unavailable: ${module}`);
     const threads = file.endsWith('-threads.wasm');
-    rt = new WasmRuntime({ module, threads, spawn: spawnNode });
+    rt = new WasmRuntime({ module, threads, spawn: spawnNode, collector: nodeCollector() });
     runtimes.set(file, rt);
   }
   return rt;

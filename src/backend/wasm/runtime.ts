@@ -9,9 +9,12 @@
 // - without threads (a page that is not cross-origin isolated) it is a plain memory created at its full,
 //   fixed size and never grown; past that size, alloc fails with a one-line error.
 // A buffer is freed when the Float32Array that alloc returned is garbage-collected (a FinalizationRegistry):
-// keep that array, not only a subarray of it, for as long as the memory is used. Collection happens between
-// tasks of the event loop, so a long synchronous loop that allocates per iteration holds its garbage until
-// it yields.
+// keep that array, not only a subarray of it, for as long as the memory is used. Finalizers run between tasks
+// of the event loop, so a long synchronous loop that allocates per iteration (decoding, a prefill that
+// resizes its cache, scoring many texts) would hold its garbage until it yields. Where the host can collect
+// synchronously (Node: a Collector), the runtime does so itself once it has handed out more bytes since the
+// last collection than were live after it (and at least 64 MiB): memory stays within about twice what is
+// live, as in any garbage-collected heap. A page has no such means and frees between tasks.
 
 import { SwatError } from '../../errors.js';
 
@@ -98,7 +101,19 @@ export interface RuntimeOptions {
   spawn?: SpawnWorker;
   /** Whether the calling thread may block while workers finish (not on a browser's main thread). */
   callerBlocks?: boolean;
+  /** A way to free garbage buffers synchronously (Node has one). */
+  collector?: Collector;
 }
+
+/** Frees, synchronously, the buffers whose arrays are garbage: `collect` runs a full garbage collection,
+ *  after which the finalizers of a registry made by `Registry` can be run at once (its cleanupSome). */
+export interface Collector {
+  collect(): void;
+  Registry: typeof FinalizationRegistry;
+}
+
+/** Bytes handed out between collections at least (see the header). */
+const COLLECT_AFTER = 64 * 2 ** 20;
 
 /** Reasons of native/wasm/runtime.c's swat_failure(). */
 const FAILURES: Record<number, string> = { 1: 'it ran out of memory', 2: 'a worker thread failed' };
@@ -111,7 +126,12 @@ export class WasmRuntime {
   readonly shared: boolean;
   private readonly spawn: SpawnWorker | undefined;
   private readonly buffers = new WeakSet<ArrayBufferLike>();
-  private readonly registry = new FinalizationRegistry<number>((ptr) => this.exports.swat_free(ptr));
+  private readonly collector: Collector | undefined;
+  private readonly registry: FinalizationRegistry<{ ptr: number; bytes: number }> & { cleanupSome?(): void };
+  /** Bytes of buffers handed out and not yet freed, and handed out since the last collection. */
+  private live = 0;
+  private sinceCollect = 0;
+  private liveAfterCollect = 0;
   private readonly workers: { terminate(): void }[] = [];
   /** Set once a trap left the pool unusable; every later call reports it. */
   private stopped: string | null = null;
@@ -128,6 +148,21 @@ export class WasmRuntime {
     this.exports = new WebAssembly.Instance(o.module, hostImports(this.memory)).exports as unknown as WasmExports;
     this.spawn = o.threads ? o.spawn : undefined;
     this.exports.swat_set_caller_blocks(o.callerBlocks === false ? 0 : 1);
+    this.collector = o.collector;
+    this.registry = new (o.collector?.Registry ?? FinalizationRegistry)<{ ptr: number; bytes: number }>(({ ptr, bytes }) => {
+      this.exports.swat_free(ptr);
+      this.live -= bytes;
+    });
+  }
+
+  /** Frees every buffer whose array is garbage, now, if the host can (a Collector); whether it could. */
+  collect(): boolean {
+    if (!this.collector || typeof this.registry.cleanupSome !== 'function') return false;
+    this.collector.collect();
+    this.registry.cleanupSome();
+    this.sinceCollect = 0;
+    this.liveAfterCollect = this.live;
+    return true;
   }
 
   /** Most threads this runtime can run: 1 without shared memory or a way to start workers. */
@@ -179,10 +214,13 @@ export class WasmRuntime {
     return this.buffers.has(a.buffer);
   }
 
-  /** `bytes` of the heap, 64-byte aligned and zero-filled, or a SwatError when the memory cannot grow that far. */
+  /** `bytes` of the heap, 64-byte aligned and zero-filled, or a SwatError when the memory cannot grow that far
+   *  even after freeing the garbage. */
   malloc(bytes: number): number {
     this.check();
-    const ptr = bytes <= 0xffffffff ? this.exports.swat_alloc(bytes) >>> 0 : 0;
+    const tryAlloc = () => (bytes <= 0xffffffff ? this.exports.swat_alloc(bytes) >>> 0 : 0);
+    let ptr = tryAlloc();
+    if (ptr === 0 && this.collect()) ptr = tryAlloc();
     if (ptr === 0) {
       const limit = this.shared ? MAX_PAGES * PAGE : this.memoryBytes;
       throw new SwatError(`wasm: out of memory: cannot allocate ${bytes} bytes (the backend's memory holds at most ${limit / 2 ** 20} MiB)`);
@@ -196,9 +234,13 @@ export class WasmRuntime {
 
   /** A zero-filled Float32Array of n floats in the module's memory, freed when the array is collected. */
   allocFloats(n: number): Float32Array {
-    const ptr = this.malloc(n * 4);
+    const bytes = n * 4;
+    if (this.sinceCollect > Math.max(COLLECT_AFTER, this.liveAfterCollect)) this.collect();
+    const ptr = this.malloc(bytes);
     const view = new Float32Array(this.buffer(), ptr, n);
-    this.registry.register(view, ptr);
+    this.registry.register(view, { ptr, bytes });
+    this.live += bytes;
+    this.sinceCollect += bytes;
     return view;
   }
 
