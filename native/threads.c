@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "handout.h"
 #include "swat.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -20,19 +21,6 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* How long a waiting thread spins before it sleeps (tens of microseconds): long enough to bridge the gap
- * between two ops (a few microseconds of JavaScript), short enough that an oversubscribed machine (several
- * processes, each with its pool) does not lose its cores to threads that only wait. */
-#define SPIN_ROUNDS 2000
-
-/* One job: tasks [0, ntasks) of fn. Two slots, indexed by the job's generation, so a worker that read the
- * descriptor of an old job can never pair it with a task index of the next one (see grab_task). */
-typedef struct {
-  swat_task_fn fn;
-  void *ctx;
-  long ntasks;
-} job_t;
-
 typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t wake;     /* a new job was posted (or stop) */
@@ -40,9 +28,7 @@ typedef struct {
   pthread_t *workers;
   int nthreads; /* including the caller */
   int stop;
-  /* generation (high 32 bits) and next task index (low 32 bits) in one word: taking a task is a CAS that
-   * fails if the job changed, so a thread that woke late cannot take a task of a job it did not read. */
-  _Atomic uint64_t state;
+  _Atomic uint64_t state; /* job generation and next task (handout.h) */
   atomic_long done; /* tasks of the current job completed */
   job_t jobs[2];
 } pool_t;
@@ -56,28 +42,12 @@ static pool_t pool = {
 /* One job at a time even if several JavaScript threads load the addon. */
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static unsigned state_generation(uint64_t s) { return (unsigned)(s >> 32); }
-
-/* Takes the next task of job `gen`, if that job is still current and has tasks left. */
-static int grab_task(unsigned gen, long ntasks, long *task) {
-  uint64_t s = atomic_load_explicit(&pool.state, memory_order_acquire);
-  for (;;) {
-    if (state_generation(s) != gen) return 0;
-    const long idx = (long)(s & 0xffffffffu);
-    if (idx >= ntasks) return 0;
-    if (atomic_compare_exchange_weak_explicit(&pool.state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) {
-      *task = idx;
-      return 1;
-    }
-  }
-}
-
 /* Runs tasks of job `gen` until none is left. The caller waits for completed tasks, not for threads, so a
  * worker that is descheduled before it takes a task never holds the job up. */
 static void run_tasks(unsigned gen, int tid) {
   const job_t job = pool.jobs[gen & 1];
   long t;
-  while (grab_task(gen, job.ntasks, &t)) {
+  while (grab_task(&pool.state, gen, job.ntasks, &t)) {
     job.fn(job.ctx, t, tid);
     if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == job.ntasks && tid != 0) {
       /* The last task finished on a worker: wake the caller if it went to sleep (it checks under the lock). */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../handout.h"
 #include "../swat.h"
 
 #define HOST(name) __attribute__((import_module("env"), import_name(name)))
@@ -231,21 +232,8 @@ EXPORT("swat_free") void swat_free(void *p) { free(p); }
 
 /* ---- thread pool ------------------------------------------------------------------------------------------ */
 
-/* Spins of a waiting thread before it sleeps (as threads.c: bridges the gap between two ops). */
-#define SPIN_ROUNDS 2000
-
-/* One job, in two slots by generation, so a worker that read an old job's descriptor can never pair it
- * with a task index of the next one (see grab_task). */
-typedef struct {
-  swat_task_fn fn;
-  void *ctx;
-  long ntasks;
-} job_t;
-
 static struct {
-  /* generation (high 32 bits) and next task index (low 32 bits): taking a task is a CAS that fails if the
-   * job changed. */
-  _Atomic uint64_t state;
+  _Atomic uint64_t state;      /* job generation and next task (handout.h) */
   _Atomic uint32_t generation; /* what idle workers wait on: bumped per job and to stop */
   _Atomic uint32_t done;       /* tasks of the current job completed; the caller waits on it */
   _Atomic int active;          /* threads that take tasks, the caller included */
@@ -253,19 +241,6 @@ static struct {
   int caller_blocks; /* whether the calling thread may wait (not a browser's main thread) */
   job_t jobs[2];
 } pool = {.active = 1, .caller_blocks = 1};
-
-static int grab_task(uint32_t gen, long ntasks, long *task) {
-  uint64_t s = atomic_load_explicit(&pool.state, memory_order_acquire);
-  for (;;) {
-    if ((uint32_t)(s >> 32) != gen) return 0;
-    const long idx = (long)(s & 0xffffffffu);
-    if (idx >= ntasks) return 0;
-    if (atomic_compare_exchange_weak_explicit(&pool.state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) {
-      *task = idx;
-      return 1;
-    }
-  }
-}
 
 static void fail(int why) {
   int none = 0;
@@ -276,7 +251,7 @@ static void fail(int why) {
 static void run_tasks(uint32_t gen, int tid) {
   const job_t job = pool.jobs[gen & 1];
   long t;
-  while (grab_task(gen, job.ntasks, &t)) {
+  while (grab_task(&pool.state, gen, job.ntasks, &t)) {
     job.fn(job.ctx, t, tid);
     if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == (uint32_t)job.ntasks && tid != 0) {
       NOTIFY(&pool.done, 1);

@@ -89,22 +89,27 @@ export class WasmBackend implements Backend {
   }
 
   embeddingForward(out: Floats, table: Floats, ids: Int32Array, N: number, D: number): void {
-    const c = this.call('embeddingForward');
+    this.embedding('embeddingForward', ['table', table], ['out', out], ids, N, D);
+  }
+
+  embeddingBackward(dTable: Floats, dOut: Floats, ids: Int32Array, N: number, D: number): void {
+    this.embedding('embeddingBackward', ['dTable', dTable], ['dOut', dOut], ids, N, D);
+  }
+
+  /** Both embedding ops: `table` (forward: read; backward: dTable, added into) has a row per id, `rows` is
+   *  (N, D) (forward: written; backward: dOut, read). */
+  private embedding(op: 'embeddingForward' | 'embeddingBackward', [tName, table]: [string, Floats], [rName, rows]: [string, Floats],
+    ids: Int32Array, N: number, D: number): void {
+    const c = this.call(op);
+    const forward = op === 'embeddingForward';
     c.run(() => {
       c.int('N', N); c.int('D', D);
       const pIds = c.i32('ids', ids, N);
       c.ids('ids', ids, N, D > 0 ? Math.floor(table.length / D) : Infinity);
-      this.runtime.exports.embeddingForward(c.f32('out', out, N * D, true), c.f32('table', table, table.length), pIds, N, D);
-    });
-  }
-
-  embeddingBackward(dTable: Floats, dOut: Floats, ids: Int32Array, N: number, D: number): void {
-    const c = this.call('embeddingBackward');
-    c.run(() => {
-      c.int('N', N); c.int('D', D);
-      const pIds = c.i32('ids', ids, N);
-      c.ids('ids', ids, N, D > 0 ? Math.floor(dTable.length / D) : Infinity);
-      this.runtime.exports.embeddingBackward(c.f32('dTable', dTable, dTable.length, true), c.f32('dOut', dOut, N * D), pIds, N, D);
+      const pTable = c.f32(tName, table, table.length, !forward);
+      const pRows = c.f32(rName, rows, N * D, forward);
+      if (forward) this.runtime.exports.embeddingForward(pRows, pTable, pIds, N, D);
+      else this.runtime.exports.embeddingBackward(pTable, pRows, pIds, N, D);
     });
   }
 
