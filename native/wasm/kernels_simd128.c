@@ -73,11 +73,15 @@ static void kernel_rm_simd128(long kc, const float *a, long lda, const float *b,
 }
 
 /* The exp of kernels_avx2.c (Cephes expf: x = n·ln2 + r, degree-6 polynomial; same constants and the same
- * clamp reasoning) on 4 lanes. wasm's min and max propagate NaN, so a NaN input stays NaN. */
+ * clamp reasoning) on 4 lanes, in the instructions engines map one to one on x86: pmin/pmax (with the
+ * input first, so a NaN input stays NaN) instead of min/max, and n rounded by adding 1.5·2^23, whose low
+ * mantissa bits then hold n, instead of a rounding and a saturating conversion. */
 static inline v128_t exp128(v128_t x) {
-  x = wasm_f32x4_max(wasm_f32x4_splat(-87.33f), x);
-  x = wasm_f32x4_min(wasm_f32x4_splat(88.0f), x);
-  const v128_t fx = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.33f));
+  x = wasm_f32x4_pmin(x, wasm_f32x4_splat(88.0f));
+  const v128_t magic = wasm_f32x4_splat(12582912.0f);
+  const v128_t shifted = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic);
+  const v128_t fx = wasm_f32x4_sub(shifted, magic);
   v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(fx, wasm_f32x4_splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(fx, wasm_f32x4_splat(-2.12194440e-4f)));
   v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
@@ -87,8 +91,8 @@ static inline v128_t exp128(v128_t x) {
   p = MADD(p, r, wasm_f32x4_splat(1.6666665459e-1f));
   p = MADD(p, r, wasm_f32x4_splat(5.0000001201e-1f));
   p = MADD(p, wasm_f32x4_mul(r, r), wasm_f32x4_add(r, wasm_f32x4_splat(1.0f)));
-  const v128_t n = wasm_i32x4_trunc_sat_f32x4(fx);
-  const v128_t e = wasm_i32x4_shl(wasm_i32x4_add(n, wasm_i32x4_splat(127)), 23);
+  /* 2^n: n + 127 into the exponent field; the magic's own bits (0x4b400000 + n) minus 0x4b400000 give n. */
+  const v128_t e = wasm_i32x4_shl(wasm_i32x4_sub(shifted, wasm_i32x4_splat(0x4b400000 - 127)), 23);
   return wasm_f32x4_mul(p, e);
 }
 
