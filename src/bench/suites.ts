@@ -285,6 +285,20 @@ export function benchTrain(be: Backend, a: AnchorOptions, steps: number, profile
   return result;
 }
 
+/** benchTrain of `be` and of `baseline` in turns, `rounds` times, keeping the fastest run of each: the load
+ *  of a shared machine then falls on both alike, and the ratio of the two is measured in one run. */
+export function benchTrainVersus(be: Backend, baseline: Backend, a: AnchorOptions, steps: number, profile: boolean, rounds = 3): { result: TrainBenchResult; baseline: TrainBenchResult } {
+  let result: TrainBenchResult | null = null;
+  let base: TrainBenchResult | null = null;
+  for (let i = 0; i < rounds; i++) {
+    const r = benchTrain(be, a, steps, profile);
+    const b = benchTrain(baseline, a, steps, false);
+    if (!result || r.tokens_per_s > result.tokens_per_s) result = r;
+    if (!base || b.tokens_per_s > base.tokens_per_s) base = b;
+  }
+  return { result: result!, baseline: base! };
+}
+
 export interface DecodeRow {
   position: number;
   tokens_per_s: number;
