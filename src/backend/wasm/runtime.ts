@@ -135,6 +135,7 @@ export class WasmRuntime {
   private readonly workers: { terminate(): void }[] = [];
   /** Set once a trap left the pool unusable; every later call reports it. */
   private stopped: string | null = null;
+  private disposed = false;
 
   constructor(o: RuntimeOptions) {
     this.module = o.module;
@@ -165,9 +166,9 @@ export class WasmRuntime {
     return true;
   }
 
-  /** Most threads this runtime can run: 1 without shared memory or a way to start workers. */
+  /** Most threads this runtime can run: 1 without shared memory or a way to start workers, or once disposed. */
   get maxThreads(): number {
-    return this.spawn ? 1024 : 1;
+    return this.spawn && !this.disposed ? 1024 : 1;
   }
 
   get threads(): number {
@@ -189,8 +190,9 @@ export class WasmRuntime {
     this.exports.swat_set_threads(want);
   }
 
-  /** Ends the workers; the runtime stays usable on one thread. */
+  /** Ends the workers for good; the runtime stays usable on one thread. */
   dispose(): void {
+    this.disposed = true;
     this.exports.swat_set_threads(1);
     this.exports.swat_stop_workers();
     for (const w of this.workers.splice(0)) w.terminate();
