@@ -1,19 +1,30 @@
 // The native backend against the reference: the shared suite of compiled backends (support/backend-suite.ts:
 // the op table at one and two threads under every instruction-set level this CPU supports, large odd
 // shapes, a training step, the cache equivalences of SWAT.md §4), then backend selection, the controls and
-// the argument checks of the C glue. Skipped, with the reason, when the addon was not built (no C compiler
-// at install time).
+// the argument checks of the C glue.
+// Never skipped: `npm test` first rebuilds the addon from the sources in the tree (native/install.mjs
+// --strict), and the first test fails unless the loaded addon is that build, so edited C is never tested
+// against an old binary. What happens without an addon is test/native-build.test.ts.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { selectBackend } from '../src/backend/index.js';
-import { NativeBackend, nativeUnavailableReason } from '../src/backend/native.js';
+import { NativeBackend, nativeAddon, nativeUnavailableReason } from '../src/backend/native.js';
 import { InputError } from '../src/errors.js';
 import { compiledBackendSuite } from './support/backend-suite.js';
 
 const unavailable = nativeUnavailableReason();
-const skip = unavailable === null ? false : 'native backend not built';
+
+/** The hash of the native sources in this tree (dist/test/ → the package root). */
+const { sourceHash } = (await import(new URL('../../native/source-hash.mjs', import.meta.url).href)) as { sourceHash(): string };
+
+describe('native backend: the addon under test', () => {
+  it('loads, and was built from the C sources in this tree', () => {
+    assert.equal(unavailable, null, `the native backend does not load: ${unavailable} (npm test rebuilds it)`);
+    assert.equal(nativeAddon().sourceHash(), sourceHash(), 'the addon was built from other sources than native/*.c, *.h and binding.gyp');
+  });
+});
 
 let native: NativeBackend | null = null;
 function nat(): NativeBackend {
@@ -21,9 +32,9 @@ function nat(): NativeBackend {
   return native;
 }
 
-compiledBackendSuite('native backend', nat, () => (unavailable === null ? nat().isaLevels() : ['portable']), skip);
+compiledBackendSuite('native backend', nat, () => (unavailable === null ? nat().isaLevels() : ['portable']), false);
 
-describe('native backend: selection and controls', { skip }, () => {
+describe('native backend: selection and controls', () => {
   it('selectBackend picks native by default and by name, reference by name, and rejects unknown names', () => {
     assert.equal(selectBackend(undefined, { threads: 1 }).name, 'native');
     assert.equal(selectBackend('native', { threads: 2 }).name, 'native');
@@ -63,19 +74,7 @@ describe('native backend: selection and controls', { skip }, () => {
   });
 });
 
-describe('backend selection when the addon is missing', { skip: unavailable === null ? 'the native backend is built here' : false }, () => {
-  it('falls back to the wasm backend with one warning line, and refuses an explicit native', () => {
-    const lines: string[] = [];
-    const warn = (line: string) => lines.push(line);
-    assert.equal(selectBackend(undefined, { warn }).name, 'wasm');
-    assert.equal(selectBackend(undefined, { warn }).name, 'wasm');
-    assert.equal(lines.length, 1, 'warned once per process');
-    assert.match(lines[0]!, /native backend unavailable .*using the wasm backend/);
-    assert.throws(() => selectBackend('native'), (e: unknown) => e instanceof InputError && /backend 'native' is unavailable/.test(e.message));
-  });
-});
-
-describe('native backend: argument checks throw instead of crashing', { skip }, () => {
+describe('native backend: argument checks throw instead of crashing', () => {
   const oneLine = (re: RegExp) => (e: unknown) => e instanceof InputError && re.test(e.message) && !e.message.includes('\n');
 
   it('rejects Float64Array buffers: it computes in float32 only', () => {

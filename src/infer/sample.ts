@@ -3,7 +3,7 @@
 
 import { InputError } from '../errors.js';
 import type { Rng } from '../random.js';
-import type { Floats } from '../tensor.js';
+import { type Floats, firstNonFinite } from '../tensor.js';
 
 export interface SamplingOptions {
   greedy: boolean;
@@ -29,6 +29,7 @@ export function argmax(row: Floats): number {
 }
 
 export function sampleToken(row: Floats, o: SamplingOptions, rng: Rng): number {
+  checkFiniteOutput(row, 'logit');
   if (o.greedy) return argmax(row);
   const V = row.length;
   let ids = Array.from({ length: V }, (_, i) => i);
@@ -55,4 +56,11 @@ export function sampleToken(row: Floats, o: SamplingOptions, rng: Rng): number {
     if (u < 0) return ids[j]!;
   }
   return ids[ids.length - 1]!;
+}
+
+/** Finite weights can still overflow float32 on the way to the logits (weights near 3e38): a NaN would be
+ *  sampled as no token at all and printed as null. Refuse it in one line instead. */
+export function checkFiniteOutput(values: ArrayLike<number>, what: string): void {
+  const i = firstNonFinite(values);
+  if (i >= 0) throw new InputError(`the model computed a non-finite ${what} (${values[i]} at index ${i}): its weights overflow float32`);
 }
