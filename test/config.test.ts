@@ -86,8 +86,8 @@ test('a config.json with a missing or wrong field gives a one-line error naming 
     for (const [k, v] of Object.entries(patch)) if (v === undefined) delete obj[k];
     assert.throws(() => parseConfig(JSON.stringify(obj), 'm/config.json'), { name: 'ConfigError', message });
   };
-  bad({ hidden_size: undefined }, 'm/config.json: missing field "hidden_size" (a positive integer)');
-  bad({ window_size: undefined }, 'm/config.json: missing field "window_size" (a positive integer or null)');
+  bad({ hidden_size: undefined }, `m/config.json: missing field "hidden_size" (a positive integer; the authors' SWATConfig would take 2048)`);
+  bad({ window_size: undefined }, `m/config.json: missing field "window_size" (a positive integer or null; the authors' SWATConfig would take null, full attention)`);
   bad({ num_heads: 'four' }, 'm/config.json: field "num_heads" is "four", expected a positive integer');
   bad({ window_size: 0 }, 'm/config.json: field "window_size" is 0, expected a positive integer or null');
   bad({ model_type: 'llama' }, 'm/config.json: field "model_type" is "llama", expected "swat"');

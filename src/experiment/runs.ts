@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttentionActivation, Backend } from '../backend/backend.js';
 import { makeConfig } from '../config.js';
+import { documentTokenIds } from '../model/companions.js';
 import { ConfigError, FormatError } from '../errors.js';
 import { SwatModel } from '../model/model.js';
 import { JSON_LIMITS, readJsonFile } from '../io/json.js';
@@ -57,7 +58,7 @@ function newModel(p: Preset, s: RunSpec, tokenizer: Tokenizer, backend: Backend)
   const config = makeConfig({
     vocabSize: tokenizer.vocabSize, layers: p.layers, dim: p.dim, heads: p.heads, window: s.window,
     attention: s.attention, alibi: s.alibi, rope: s.rope, intermediateSize: p.intermediate,
-    bosId: tokenizer.bosId, eosId: tokenizer.eosId, maxPositionEmbeddings: s.seqLen,
+    ...documentTokenIds(tokenizer), maxPositionEmbeddings: s.seqLen,
   });
   return SwatModel.create(config, backend, p.seed);
 }
