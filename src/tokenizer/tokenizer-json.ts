@@ -42,5 +42,13 @@ export function byteLevelBpeJson(spec: Pick<ByteLevelBpeSpec, 'tokens' | 'merges
 
 /** One entry of tokenizer.json's added_tokens. */
 export function addedToken(s: SpecialToken): object {
-  return { id: s.id, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+  return {
+    id: s.id,
+    content: s.content,
+    single_word: s.single_word ?? false,
+    lstrip: s.lstrip ?? false,
+    rstrip: s.rstrip ?? false,
+    normalized: s.normalized ?? false,
+    special: s.special ?? true,
+  };
 }
