@@ -355,7 +355,7 @@ export function parameterCount(c: SwatConfig): number {
 export const TORCH_DTYPES = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
 
 /** config.json text: the authors' field names in their order, stated explicitly where their class's
- *  default would mean something else (tie_word_embeddings, bos/eos, num_kv_heads), the architecture class
+ *  default would mean something else (tie_word_embeddings, bos/eos), the architecture class
  *  `transformers` instantiates, the weights' dtype, then this project's extra fields. */
 export function configToJson(c: SwatConfig, dtype: keyof typeof TORCH_DTYPES = 'F32'): string {
   const json = {
@@ -365,7 +365,7 @@ export function configToJson(c: SwatConfig, dtype: keyof typeof TORCH_DTYPES = '
     hidden_size: c.hidden_size,
     num_hidden_layers: c.num_hidden_layers,
     num_heads: c.num_heads,
-    num_kv_heads: c.num_heads,
+    num_kv_heads: null, // the authors' one key/value head per query head, and unaffected by an edit of num_heads
     window_size: c.window_size,
     rope_theta: c.rope_theta,
     max_position_embeddings: c.max_position_embeddings,

@@ -81,7 +81,7 @@ test('config.json round-trips and uses the field names of SWAT.md §2', () => {
   assert.deepEqual(parseConfig(configToJson(full), 'x'), full);
 });
 
-test('config.json states what the PyTorch side reads: the architecture class, the dtype, tying and the KV heads', () => {
+test('config.json states what the PyTorch side reads: the architecture class, the dtype, tying, one KV head per head', () => {
   const c = makeConfig({ vocabSize: 258, layers: 2, dim: 16, heads: 4, window: 8, bosId: 257, eosId: 257 });
   const raw = JSON.parse(configToJson(c)) as Record<string, unknown>;
   assert.deepEqual(raw['architectures'], ['SWATForCausalLM']);
@@ -89,7 +89,7 @@ test('config.json states what the PyTorch side reads: the architecture class, th
   assert.equal(JSON.parse(configToJson(c, 'BF16')).torch_dtype, 'bfloat16');
   assert.equal(JSON.parse(configToJson(c, 'F16')).torch_dtype, 'float16');
   assert.equal(raw['tie_word_embeddings'], true);
-  assert.equal(raw['num_kv_heads'], 4);
+  assert.equal(raw['num_kv_heads'], null);
   assert.equal(raw['attention_bias'], false);
   assert.equal(raw['norm_first'], false);
   assert.equal(raw['pad_token_id'], null);
