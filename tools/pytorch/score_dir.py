@@ -4,18 +4,12 @@ numbers `swat score --ids` prints. The optional PyTorch parity test runs it.
 
     python3 tools/pytorch/score_dir.py MODEL_DIR 1,2,3
 
-Prints one JSON line {"ids": [...], "logprobs": [...]}; without PyTorch, {"unavailable": reason} and exit 3.
+Prints one JSON line {"ids": [...], "logprobs": [...]}.
 """
 
 import json
 import os
 import sys
-
-try:
-    import torch  # noqa: F401
-except ImportError as e:
-    print(json.dumps({"unavailable": f"no torch module ({e})"}))
-    sys.exit(3)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swat_torch  # noqa: E402
