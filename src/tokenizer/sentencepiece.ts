@@ -16,8 +16,9 @@
 // checked at construction; otherwise the text is merged whole). The pieces are cached like words.
 //
 // Deliberate differences between the two directions, so that streaming stays exact:
-// - encode(text) is Hugging Face's encode (with the leading `▁`), and decode(encode(t)) === t when the
-//   tokenizer prepends always (a Metaspace tokenizer does not keep a space the text starts with);
+// - encode(text) is Hugging Face's encode (with the leading `▁`), and decode(encode(t)) === t with Llama's
+//   normalizer or prepend_scheme "never" (with "always" or "first" a space the text starts with is lost,
+//   as in tokenizers);
 // - encodeBytes(bytes) takes raw bytes literally (spaces become `▁`, bytes that are not UTF-8 become byte
 //   tokens, no `▁` is prepended) and decodeBytes, which never strips anything, is its exact inverse and
 //   concatenates: decodeBytes(a ++ b) = decodeBytes(a) ++ decodeBytes(b), as a token-by-token printer needs.
