@@ -5,6 +5,7 @@
 // obtained and how to check them against tokenizers (tools/tokenizers/expected_ids.py).
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -16,6 +17,15 @@ import { loadTokenizer, tokenizerFromJson, tokenizerToJson } from '../src/tokeni
 import { fails, ok } from './support/cli.js';
 
 const DIR = fileURLToPath(new URL('../../test/fixtures/tokenizers/', import.meta.url));
+const CHECK = fileURLToPath(new URL('../../tools/tokenizers/expected_ids.py', import.meta.url));
+
+/** A Python that imports Hugging Face `tokenizers` (SWAT_TEST_PYTHON first), or null. */
+function pythonWithTokenizers(): string | null {
+  for (const python of [process.env['SWAT_TEST_PYTHON'], 'python3', '/usr/bin/python3']) {
+    if (python && spawnSync(python, ['-c', 'import tokenizers'], { stdio: 'ignore' }).status === 0) return python;
+  }
+  return null;
+}
 
 interface Case {
   tokenizer: string;
@@ -63,6 +73,15 @@ describe('the ids of Hugging Face tokenizers', () => {
     assert.equal(fixture('sp-never').decode([266, 263]), 'hi hi');
     assert.equal(fixture('sp-never').decode([263]), ' hi');
   });
+});
+
+const python = pythonWithTokenizers();
+it('the expected ids are what tokenizers itself gives (where a Python with tokenizers is at hand)', {
+  skip: python === null ? 'no Python with the tokenizers package here (set SWAT_TEST_PYTHON): expected ids not rechecked' : false,
+}, () => {
+  const r = spawnSync(python!, [CHECK, DIR], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`^${cases.length} cases, 0 differ$`, 'm'));
 });
 
 describe('byte-fallback tokens listed as added tokens', () => {

@@ -12,8 +12,8 @@ vocabularies in the layouts Hugging Face `tokenizers` reads, one per behaviour t
 
     python3 tools/tokenizers/make_fixtures.py test/fixtures/tokenizers
 
-No dependencies. The expected ids are in test/fixtures/tokenizers/cases.json; tools/tokenizers/expected_ids.py
-recomputes them with `tokenizers`.
+No dependencies. The expected ids are in test/fixtures/tokenizers/cases.json (it says how they were
+obtained); tools/tokenizers/expected_ids.py checks them against `tokenizers`.
 """
 
 import json
