@@ -6,6 +6,7 @@
 // options the authors' PyTorch class would ignore.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -15,6 +16,15 @@ import { fails, ok, succeeds } from './support/cli.js';
 import { fixtureTree } from './support/files.js';
 
 const CHECKPOINTS = fileURLToPath(new URL('../../test/fixtures/checkpoints/', import.meta.url));
+const TRANSFORMERS_IDS = fileURLToPath(new URL('../../tools/tokenizers/transformers_ids.py', import.meta.url));
+
+/** A Python that imports Hugging Face `transformers` (SWAT_TEST_PYTHON first), or null. */
+function pythonWithTransformers(): string | null {
+  for (const python of [process.env['SWAT_TEST_PYTHON'], 'python3', '/usr/bin/python3']) {
+    if (python && spawnSync(python, ['-c', 'import transformers'], { stdio: 'ignore' }).status === 0) return python;
+  }
+  return null;
+}
 const { root } = fixtureTree('swat-interop-');
 
 interface Expected {
@@ -118,6 +128,28 @@ describe('companion files', () => {
     });
     // swat's own encode is unchanged by the post-processor: it never adds BOS.
     assert.equal(ok('tokenizer', 'encode', '--tokenizer', dir, '--text', 'hi'), '104,105\n');
+  });
+
+  const python = pythonWithTransformers();
+  it('transformers reads them: BOS and EOS, BOS added by default, the same ids as swat (where a Python with transformers is at hand)', {
+    skip: python === null ? 'no Python with the transformers package here (set SWAT_TEST_PYTHON): companion files not read by transformers' : false,
+  }, () => {
+    const texts = ['Hello world', ' a leading space', 'a<|endoftext|>b </s> <s>x', 'naïve café 😀\n\ttabs'];
+    for (const tokenizer of ['byte', 'llama2']) {
+      const dir = join(root, `transformers-${tokenizer}`);
+      ok('init', '--out', dir, '--tokenizer', tokenizer, '--layers', '1', '--dim', '16', '--heads', '2', '--window', '4');
+      const r = spawnSync(python!, [TRANSFORMERS_IDS, dir, JSON.stringify(texts)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const hf = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, any>;
+      const eos = tokenizer === 'byte' ? ['<|endoftext|>', 257] : ['</s>', 2];
+      assert.deepEqual([hf['bos_token'], hf['bos_token_id'], hf['eos_token'], hf['eos_token_id']], [eos[0], eos[1], eos[0], eos[1]]);
+      assert.deepEqual(hf['generation'], { bos_token_id: eos[1], eos_token_id: eos[1] });
+      texts.forEach((text, i) => {
+        const ours = ok('tokenizer', 'encode', '--tokenizer', dir, '--text', text).trim().split(',').map(Number);
+        assert.deepEqual(hf['plain'][i], ours, text);
+        assert.deepEqual(hf['ids'][i], [eos[1], ...ours], text);
+      });
+    }
   });
 
   it('a model over raw ids has no tokenizer files, and its generation config no ids it does not have', () => {
