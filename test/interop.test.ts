@@ -14,17 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { decodeSafetensors, encodeSafetensors, readSafetensorsFile } from '../src/io/safetensors.js';
 import { fails, ok, succeeds } from './support/cli.js';
 import { fixtureTree } from './support/files.js';
+import { pythonWith } from './support/python.js';
 
 const CHECKPOINTS = fileURLToPath(new URL('../../test/fixtures/checkpoints/', import.meta.url));
 const TRANSFORMERS_IDS = fileURLToPath(new URL('../../tools/tokenizers/transformers_ids.py', import.meta.url));
 
-/** A Python that imports Hugging Face `transformers` (SWAT_TEST_PYTHON first), or null. */
-function pythonWithTransformers(): string | null {
-  for (const python of [process.env['SWAT_TEST_PYTHON'], 'python3', '/usr/bin/python3']) {
-    if (python && spawnSync(python, ['-c', 'import transformers'], { stdio: 'ignore' }).status === 0) return python;
-  }
-  return null;
-}
 const { root } = fixtureTree('swat-interop-');
 
 interface Expected {
@@ -130,7 +124,7 @@ describe('companion files', () => {
     assert.equal(ok('tokenizer', 'encode', '--tokenizer', dir, '--text', 'hi'), '104,105\n');
   });
 
-  const python = pythonWithTransformers();
+  const python = pythonWith('transformers');
   it('transformers reads them: BOS and EOS, BOS added by default, the same ids as swat (where a Python with transformers is at hand)', {
     skip: python === null ? 'no Python with the transformers package here (set SWAT_TEST_PYTHON): companion files not read by transformers' : false,
   }, () => {

@@ -11,18 +11,11 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ok } from './support/cli.js';
 import { fixtureTree } from './support/files.js';
+import { pythonWith } from './support/python.js';
 
 const SCRIPT = fileURLToPath(new URL('../../tools/pytorch/score_dir.py', import.meta.url));
 
-/** A Python that imports torch, or null (as test/bench.test.ts finds one). */
-function pythonWithTorch(): string | null {
-  for (const python of [process.env['SWAT_TEST_PYTHON'], 'python3', '/usr/bin/python3']) {
-    if (python && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return python;
-  }
-  return null;
-}
-
-const python = pythonWithTorch();
+const python = pythonWith('torch');
 const skip = python === null ? 'no Python with torch here (install python3-torch, or set SWAT_TEST_PYTHON): PyTorch parity not checked' : false;
 
 test('PyTorch loads model directories swat writes and its log-probabilities match swat score', { skip }, () => {

@@ -15,17 +15,10 @@ import type { SpecialTokenMode } from '../src/tokenizer/added-tokens.js';
 import { ByteLevelTokenizer } from '../src/tokenizer/byte-level.js';
 import { loadTokenizer, tokenizerFromJson, tokenizerToJson } from '../src/tokenizer/hf-json.js';
 import { fails, ok } from './support/cli.js';
+import { pythonWith } from './support/python.js';
 
 const DIR = fileURLToPath(new URL('../../test/fixtures/tokenizers/', import.meta.url));
 const CHECK = fileURLToPath(new URL('../../tools/tokenizers/expected_ids.py', import.meta.url));
-
-/** A Python that imports Hugging Face `tokenizers` (SWAT_TEST_PYTHON first), or null. */
-function pythonWithTokenizers(): string | null {
-  for (const python of [process.env['SWAT_TEST_PYTHON'], 'python3', '/usr/bin/python3']) {
-    if (python && spawnSync(python, ['-c', 'import tokenizers'], { stdio: 'ignore' }).status === 0) return python;
-  }
-  return null;
-}
 
 interface Case {
   tokenizer: string;
@@ -75,7 +68,7 @@ describe('the ids of Hugging Face tokenizers', () => {
   });
 });
 
-const python = pythonWithTokenizers();
+const python = pythonWith('tokenizers');
 it('the expected ids are what tokenizers itself gives (where a Python with tokenizers is at hand)', {
   skip: python === null ? 'no Python with the tokenizers package here (set SWAT_TEST_PYTHON): expected ids not rechecked' : false,
 }, () => {
