@@ -9,6 +9,7 @@ import { BACKEND_OPTIONS } from './backend.js';
 import { benchCommand, runBench } from './commands/bench.js';
 import { evalCommand, runEval } from './commands/eval.js';
 import { experimentCommand, runExperiment } from './commands/experiment.js';
+import { exportCommand, runExport } from './commands/export.js';
 import { generateCommand, runGenerate } from './commands/generate.js';
 import { infoCommand, runInfo } from './commands/info.js';
 import { initCommand, runInit } from './commands/init.js';
@@ -27,6 +28,7 @@ const COMMANDS: [CommandSpec, Run, boolean][] = [
   [generateCommand, runGenerate, true],
   [scoreCommand, runScore, true],
   [infoCommand, runInfo, false],
+  [exportCommand, runExport, false],
   [benchCommand, runBench, true],
   [evalCommand, runEval, true],
   [experimentCommand, runExperiment, true],
