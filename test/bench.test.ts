@@ -3,23 +3,16 @@
 // torch is at hand. Speeds are not asserted, only where the numbers come from.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type AnchorOptions, benchTrainAgainstPytorch } from '../src/bench/suites.js';
 import { ok } from './support/cli.js';
+import { pythonWith } from './support/python.js';
 
 const TINY: AnchorOptions = { layers: 1, dim: 16, heads: 2, vocabSize: 64, seqLen: 16, batch: 2, window: 4 };
 const tinyFlags = ['--layers', '1', '--dim', '16', '--heads', '2', '--vocab-size', '64', '--seq-len', '16', '--batch', '2', '--window', '4', '--steps', '1'];
 
-/** A Python that imports torch (Debian's python3-torch installs for the system Python), or null. */
-function pythonWithTorch(): string | null {
-  for (const python of [process.env['SWAT_TEST_PYTHON'], 'python3', '/usr/bin/python3']) {
-    if (python && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return python;
-  }
-  return null;
-}
 
 test('without a Python with torch, bench train says no baseline was measured and prints no ratio', () => {
   const missing = '/nonexistent/python3';
@@ -35,7 +28,7 @@ test('without a Python with torch, bench train says no baseline was measured and
   assert.ok(!('vs_pytorch_baseline' in json), 'no typed-in baseline');
 });
 
-const python = pythonWithTorch();
+const python = pythonWith('torch');
 
 test('with PyTorch, the baseline trains the same architecture at the same thread count, and the ratio is of the two measured rates',
   { skip: python === null ? 'no Python with torch here' : false }, () => {
