@@ -74,6 +74,13 @@ export const CHAT_SCHEMA = {
   },
 };
 
+/** What the fields with several accepted forms must be, for error messages. */
+export const FIELD_FORMS: Record<string, string> = {
+  prompt: 'a string, a list of strings, a list of token ids, or a list of token-id lists',
+  stop: `a string or a list of at most ${MAX_STOPS} strings`,
+  content: 'a string or a list of {type: "text", text} parts',
+};
+
 type Nullable<T> = T | null | undefined;
 
 export interface SamplingBody {

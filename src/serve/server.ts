@@ -14,7 +14,7 @@ import type { TokenLogprob } from '../infer/logprobs.js';
 import type { FinishReason } from '../infer/stream.js';
 import { ServerMetrics, type Outcome, outcomeOf } from './metrics.js';
 import {
-  CHAT_SCHEMA, COMPLETION_SCHEMA, type ChatBody, type CompletionBody, LogprobsBuilder,
+  CHAT_SCHEMA, COMPLETION_SCHEMA, type ChatBody, type CompletionBody, FIELD_FORMS, LogprobsBuilder,
   chatChoice, chatDelta, chatMessages, completionChoice, errorBody, promptList, streamRequest, usage,
 } from './openai.js';
 
@@ -67,11 +67,16 @@ export function createServer(model: TextModel, options: ServerOptions): FastifyI
       return send(reply, err.status, err.message, err.param);
     }
     if (err.validation) {
-      const [first] = err.validation as { instancePath: string; message?: string }[];
+      // A value that fits none of a field's forms fails every branch; the field's own description says more.
+      const errors = err.validation as { instancePath: string; keyword: string; message?: string }[];
+      const first = errors.find((e) => e.keyword === 'anyOf') ?? errors[0];
       const param = first?.instancePath.slice(1).replace(/\//g, '.') || null;
       const value = param === null ? undefined : valueAt(_req.body, first!.instancePath);
       const shown = value === undefined ? '' : `, got ${showValue(JSON.stringify(value))}`;
-      const rule = (first?.message ?? 'is invalid').replace(/^must be (\w+),null$/, 'must be $1 or null');
+      const field = param?.split('.').pop() ?? '';
+      const rule = first?.keyword === 'anyOf' && field in FIELD_FORMS
+        ? `must be ${FIELD_FORMS[field]}`
+        : (first?.message ?? 'is invalid').replace(/^must be (\w+),null$/, 'must be $1 or null');
       return send(reply, 400, `${param ?? 'the request body'} ${rule}${shown}`, param);
     }
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(reply, 413, `the request body is larger than the server's limit of ${o.bodyLimit} bytes`);
