@@ -9,7 +9,7 @@ import { makeConfig } from '../src/config.js';
 import { Engine, type EngineEvent } from '../src/infer/engine.js';
 import { generate } from '../src/infer/generate.js';
 import { tokenLogprob } from '../src/infer/logprobs.js';
-import { DEFAULT_SAMPLING, type SamplingOptions, sampleToken } from '../src/infer/sample.js';
+import { DEFAULT_SAMPLING, type SamplingOptions, candidates, sampleToken, temperedWeights } from '../src/infer/sample.js';
 import { Stream, advance } from '../src/infer/stream.js';
 import { TextStream } from '../src/infer/text.js';
 import { KvCache } from '../src/model/cache.js';
@@ -42,12 +42,13 @@ test('forwardStreams: each stream gets exactly the logits it gets alone, whateve
       const cache = new KvCache(model.config, f64);
       return t.map((id) => Array.from(model.forwardCached(Int32Array.of(id), 1, cache, 'last')));
     });
-    // Together: stream s starts s·3 steps late and reads 2 tokens per step, so positions and chunk sizes
-    // differ within every forward.
+    // Together: stream s starts s·3 steps late, reads its first 6 tokens 2 per step (a prompt), then one
+    // per step (decoding; with a full window these share one attention call), so positions, chunk sizes and
+    // paths differ within every forward.
     const caches = texts.map(() => new KvCache(model.config, f64, 1, 2));
     const fed = texts.map(() => 0);
     for (let step = 0; fed.some((f, s) => f < texts[s]!.length); step++) {
-      const segs = texts.flatMap((t, s) => (step >= 3 * s && fed[s]! < t.length ? [{ s, ids: Int32Array.from(t.slice(fed[s], fed[s]! + 2)) }] : []));
+      const segs = texts.flatMap((t, s) => (step >= 3 * s && fed[s]! < t.length ? [{ s, ids: Int32Array.from(t.slice(fed[s], fed[s]! + (fed[s]! < 6 ? 2 : 1))) }] : []));
       const logits = model.forwardStreams(segs.map((g) => ({ ids: g.ids, cache: caches[g.s]!, logits: 'all' as const })));
       let row = 0;
       for (const g of segs) {
@@ -71,8 +72,8 @@ test('a cache with little slack holds ω − 1 + slack rows and gives the same r
   assert.equal(usual.bytes, 2 * 2 * 2 * 4 * 8 * 8);
 });
 
-/** The sampler as the filters are defined: sort everything, cut, sample in sorted order. */
-function naiveSample(row: Float32Array, o: SamplingOptions, rng: Rng): number {
+/** The filters as they are defined: sort everything by probability (ties by id), cut, keep in that order. */
+function naiveCandidates(row: Float32Array, o: SamplingOptions): number[] {
   let order = Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
   const w = (i: number) => Math.exp((row[i]! - row[order[0]!]!) / o.temperature);
   if (o.topK > 0) order = order.slice(0, o.topK);
@@ -84,22 +85,23 @@ function naiveSample(row: Float32Array, o: SamplingOptions, rng: Rng): number {
     order = order.slice(0, keep);
   }
   if (o.minP > 0) order = order.filter((i) => w(i) >= o.minP);
-  const total = order.reduce((a, i) => a + w(i), 0);
-  let u = rng.uniform() * total;
-  for (const i of order) if ((u -= w(i)) < 0) return i;
-  return order[order.length - 1]!;
+  return order.sort((a, b) => a - b);
 }
 
-test('sampling filters pick what a full sort picks; temperature 0 is greedy; the penalty demotes recent tokens', () => {
+test('sampling filters keep what a full sort keeps, and draw only from it; temperature 0 is greedy; the penalty demotes recent tokens', () => {
   const rng = new Rng(5);
   const row = Float32Array.from({ length: 300 }, () => (rng.uniform() - 0.5) * 8);
-  const cases: Partial<SamplingOptions>[] = [{ topP: 0.9 }, { topP: 0.3 }, { topK: 7 }, { topK: 20, topP: 0.5 }, { minP: 0.2, topP: 1 }, { minP: 0.05, topP: 0.8 }, { temperature: 0.3, topP: 0.95 }];
+  row[17] = row[18] = row[19]; // ties at the cut are taken lowest id first
+  const cases: Partial<SamplingOptions>[] = [{ topP: 0.9 }, { topP: 0.3 }, { topK: 7 }, { topK: 20, topP: 0.5 }, { minP: 0.2, topP: 1 }, { minP: 0.05, topP: 0.8 }, { temperature: 0.3, topP: 0.95 }, { topP: 0.001 }];
   for (const c of cases) {
     const o = { ...DEFAULT_SAMPLING, ...c };
-    const a = new Rng(9);
-    const b = new Rng(9);
-    for (let i = 0; i < 200; i++) assert.equal(sampleToken(row, o, a), naiveSample(row, o, b), JSON.stringify(c));
+    const kept = candidates(temperedWeights(row, o.temperature), o);
+    assert.deepEqual(kept, naiveCandidates(row, o), JSON.stringify(c));
+    const draws = new Set(Array.from({ length: 300 }, (_, i) => sampleToken(row, o, new Rng(i))));
+    assert.ok([...draws].every((id) => kept!.includes(id)), JSON.stringify(c));
+    if (kept!.length > 1) assert.ok(draws.size > 1, `${JSON.stringify(c)}: always the same draw`);
   }
+  assert.equal(candidates(temperedWeights(row, 1), { ...DEFAULT_SAMPLING, topP: 1 }), null);
   const best = row.indexOf(Math.max(...row));
   assert.equal(sampleToken(row, { ...DEFAULT_SAMPLING, temperature: 0 }, new Rng(1)), best);
   const penalised = sampleToken(row, { ...DEFAULT_SAMPLING, temperature: 0, repetitionPenalty: 1e6 }, new Rng(1), [best]);

@@ -1,6 +1,7 @@
 // Picking the next token from one row of logits: greedy (temperature 0), or temperature sampling with
 // top-k, top-p (nucleus) and min-p filters, after an optional repetition penalty. Runs once per generated
-// token over V values; the filters sort only the candidates that can survive, never the whole vocabulary.
+// token over V values, for every stream of every step, so the filters find their weight threshold with a
+// native numeric sort of the few weights that matter and never sort ids with a comparator.
 // Not here: log-probabilities for the caller (logprobs.ts), the stream's state (stream.ts).
 
 import { InputError } from '../errors.js';
@@ -57,81 +58,92 @@ function penalised(row: Floats, penalty: number, recent: ArrayLike<number>): Flo
   return out;
 }
 
-/** The ids whose tempered probability is at least `floor` × the largest, most likely first (ties by id). */
-function above(row: Floats, max: number, temperature: number, floor: number): number[] {
-  const cut = max + temperature * Math.log(floor);
-  const ids: number[] = [];
-  for (let i = 0; i < row.length; i++) if (row[i]! >= cut) ids.push(i);
-  return ids.sort((a, b) => row[b]! - row[a]! || a - b);
+/** The weights of the kept candidates in descending order: all of them (top-k), or (top-p alone) only those
+ *  above a falling floor, once those already hold the mass the nucleus needs. Sorting numbers natively,
+ *  without a comparator, keeps this cheap for large vocabularies. */
+function descending(w: Float64Array, floor: number): Float64Array {
+  let n = 0;
+  for (let i = 0; i < w.length; i++) if (w[i]! >= floor) n++;
+  const out = new Float64Array(n);
+  n = 0;
+  for (let i = 0; i < w.length; i++) if (w[i]! >= floor) out[n++] = w[i]!;
+  return out.sort().reverse();
 }
 
-/** The surviving candidates of top-k, then top-p among those, then min-p, most likely first; or null when
- *  no filter is on (then every id is a candidate, in id order). A nucleus is a prefix of the sorted order,
- *  so without top-k it is searched among the tokens above a falling probability floor until their mass
- *  reaches p, without sorting the rest of the vocabulary. */
-function candidates(row: Floats, max: number, o: SamplingOptions, weight: (id: number) => number, total: () => number): number[] | null {
+/** The candidates that survive top-k, then top-p among those, then min-p, in id order; null when no
+ *  filter is on. The filters keep the most likely tokens, so they amount to a weight threshold: every token
+ *  above it, and of those exactly at it the lowest ids, as many as the sorted order takes. */
+export function candidates(w: Float64Array, o: SamplingOptions): number[] | null {
   if (o.topK === 0 && o.topP >= 1 && o.minP === 0) return null;
-  let ids: number[];
-  const nucleus = (sorted: number[], need: number) => {
-    let mass = 0;
-    let keep = 0;
-    while (keep < sorted.length && mass < need) mass += weight(sorted[keep++]!);
-    return { mass, keep };
-  };
-  if (o.topK > 0) {
-    ids = above(row, max, o.temperature, 0).slice(0, o.topK);
-    if (o.topP < 1) ids.length = nucleus(ids, o.topP * ids.reduce((a, id) => a + weight(id), 0)).keep;
-  } else if (o.topP < 1) {
-    const need = o.topP * total();
-    for (let floor = 1e-3; ; floor *= 1e-3) {
-      ids = above(row, max, o.temperature, floor);
-      const { mass, keep } = nucleus(ids, need);
-      if (mass >= need || ids.length === row.length || floor < 1e-300) {
-        ids.length = keep;
-        break;
+  let threshold = 0;
+  let atThreshold = Infinity;
+  if (o.topK > 0 || o.topP < 1) {
+    let sorted: Float64Array;
+    let keep: number;
+    if (o.topK > 0) {
+      sorted = descending(w, 0);
+      keep = Math.min(o.topK, sorted.length);
+    } else {
+      let total = 0;
+      for (let i = 0; i < w.length; i++) total += w[i]!;
+      const need = o.topP * total;
+      let floor = 1e-3;
+      for (;;) {
+        sorted = descending(w, floor);
+        let mass = 0;
+        for (let i = 0; i < sorted.length; i++) mass += sorted[i]!;
+        if (mass >= need || sorted.length === w.length || floor < 1e-300) break;
+        floor *= 1e-3;
       }
+      keep = sorted.length;
     }
-  } else {
-    ids = above(row, max, o.temperature, o.minP);
+    if (o.topP < 1) {
+      let need = 0;
+      for (let i = 0; i < keep; i++) need += sorted[i]!;
+      need *= o.topP;
+      let mass = 0;
+      let k = 0;
+      while (k < keep && mass < need) mass += sorted[k++]!;
+      keep = Math.max(1, k);
+    }
+    threshold = sorted[keep - 1]!;
+    atThreshold = keep;
+    for (let i = 0; i < keep; i++) if (sorted[i]! > threshold) atThreshold--;
   }
-  if (o.minP > 0) {
-    let keep = 0;
-    while (keep < ids.length && weight(ids[keep]!) >= o.minP) keep++;
-    ids.length = Math.max(1, keep);
+  // min-p: weights are relative to the most likely token (weight 1), so min-p is a weight floor too.
+  const floor = Math.max(threshold, o.minP);
+  const ids: number[] = [];
+  for (let i = 0; i < w.length; i++) {
+    if (w[i]! > floor || (w[i] === floor && (w[i]! > threshold || atThreshold-- > 0))) ids.push(i);
   }
+  if (ids.length === 0) ids.push(w.indexOf(1));
   return ids;
 }
 
-/** The next token. `recent` holds the latest ids the repetition penalty looks at. */
+/** The next token. `recent` holds the latest ids the repetition penalty looks at. Candidates are drawn in
+ *  id order with their tempered weights. */
 export function sampleToken(logits: Floats, o: SamplingOptions, rng: Rng, recent: ArrayLike<number> = []): number {
   const row = penalised(logits, o.repetitionPenalty, recent);
   if (o.greedy || o.temperature === 0) return argmax(row);
+  const w = temperedWeights(row, o.temperature);
+  const ids = candidates(w, o);
+  let total = 0;
+  if (ids === null) for (let i = 0; i < w.length; i++) total += w[i]!;
+  else for (const i of ids) total += w[i]!;
+  let u = rng.uniform() * total;
+  if (ids === null) {
+    for (let i = 0; i < w.length; i++) if ((u -= w[i]!) < 0) return i;
+    return w.length - 1;
+  }
+  for (const i of ids) if ((u -= w[i]!) < 0) return i;
+  return ids[ids.length - 1]!;
+}
+
+/** exp((row − max) / temperature): each token's probability relative to the most likely one's. */
+export function temperedWeights(row: Floats, temperature: number): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
-  // Tempered probability of id relative to the most likely token (1 for it).
-  const weight = (id: number) => Math.exp((row[id]! - max) / o.temperature);
-  let sum: number | null = null;
-  const total = () => {
-    if (sum === null) {
-      sum = 0;
-      for (let i = 0; i < row.length; i++) sum += weight(i);
-    }
-    return sum;
-  };
-  const ids = candidates(row, max, o, weight, total);
-  if (ids === null) {
-    let u = rng.uniform() * total();
-    for (let i = 0; i < row.length; i++) {
-      u -= weight(i);
-      if (u < 0) return i;
-    }
-    return row.length - 1;
-  }
-  const probs = ids.map(weight);
-  let u = rng.uniform() * probs.reduce((a, b) => a + b, 0);
-  for (let j = 0; j < ids.length; j++) {
-    u -= probs[j]!;
-    if (u < 0) return ids[j]!;
-  }
-  return ids[ids.length - 1]!;
+  const w = new Float64Array(row.length);
+  for (let i = 0; i < row.length; i++) w[i] = Math.exp((row[i]! - max) / temperature);
+  return w;
 }

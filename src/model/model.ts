@@ -76,6 +76,8 @@ export class SwatModel {
   private infer: { N: number; B: number; x: Floats; tmp: Floats; acts: LayerActs } | null = null;
   /** Multi-stream buffers for up to `rows` rows, grown in powers of two and used through views. */
   private streams: { rows: number; x: Floats; tmp: Floats; acts: LayerActs } | null = null;
+  /** Gathered queries, windows and outputs of decoding streams (attendWindows), for up to `streams`. */
+  private gathered: { streams: number; q: Floats; k: Floats; v: Floats; out: Floats; stats: Floats } | null = null;
 
   constructor(config: SwatConfig, backend: Backend, params?: ParamBuffer) {
     this.config = config;
@@ -130,12 +132,11 @@ export class SwatModel {
     this.backend.rope(k, B, T, c.num_heads, headDim(c), pos0, c.rope_theta, false);
   }
 
-  /** Attention of T new tokens per sequence continuing `cache` (B sequences at one position): RoPE at the
-   *  cache's position, keys and values appended, queries against the window. Views of (B·T, D) buffers. */
-  private attendCached(l: number, cache: KvCache, q: Floats, k: Floats, v: Floats, att: Floats, stats: Floats, B: number, T: number): void {
+  /** T new tokens per sequence continuing `cache` (B sequences at one position): RoPE at the cache's
+   *  position, then their keys and values appended; returns what attention reads. Views of (B·T, D). */
+  private ropeAppend(l: number, cache: KvCache, q: Floats, k: Floats, v: Floats, B: number, T: number): CacheKeys {
     this.rope(q, k, B, T, cache.position);
-    const kv = cache.append(l, k, v, T);
-    this.backend.attentionForward(att, stats, q, kv.k, kv.v, this.attentionShape(B, T, kv.Tk, kv.kvStride));
+    return cache.append(l, k, v, T);
   }
 
   /** One layer: x (N, D) → xOut (N, D) (may be x itself). Attention goes through `attend`. */
@@ -306,7 +307,10 @@ export class SwatModel {
     const { x, tmp, acts: a } = this.infer;
     be.embeddingForward(x, this.params.get(EMBEDDINGS), ids, N, D);
     cache.reserve(T);
-    const cacheKeys: Attend = (l, a) => this.attendCached(l, cache, a.q, a.k, a.v, a.att, a.stats, B, T);
+    const cacheKeys: Attend = (l, a) => {
+      const kv = this.ropeAppend(l, cache, a.q, a.k, a.v, B, T);
+      be.attentionForward(a.att, a.stats, a.q, kv.k, kv.v, this.attentionShape(B, T, kv.Tk, kv.kvStride));
+    };
     for (let l = 0; l < L; l++) this.layerForward(l, a, x, x, tmp, N, cacheKeys);
     cache.commit(T);
 
@@ -322,9 +326,31 @@ export class SwatModel {
     return logits;
   }
 
+  /** Attention of single decoding tokens whose windows are full, as one call over B = G streams: each
+   *  stream's query and its last ω keys and values gathered into (G, ω, D) scratch (a copy of O(ω·d) per
+   *  stream, far cheaper than a call per stream), the outputs scattered back to their rows. */
+  private attendWindows(decoding: readonly { row: number; kv: CacheKeys }[], a: LayerActs, W: number): void {
+    const D = this.config.hidden_size;
+    const G = decoding.length;
+    if (!this.gathered || this.gathered.streams < G) {
+      const streams = 2 ** Math.ceil(Math.log2(Math.max(G, 16)));
+      const al = (n: number) => this.backend.alloc(n);
+      this.gathered = { streams, q: al(streams * D), k: al(streams * W * D), v: al(streams * W * D), out: al(streams * D), stats: al(streams * this.config.num_heads) };
+    }
+    const g = this.gathered;
+    decoding.forEach(({ row, kv }, i) => {
+      g.q.set(a.q.subarray(row * D, (row + 1) * D), i * D);
+      g.k.set(kv.k.subarray((kv.Tk - W) * D, kv.Tk * D), i * W * D);
+      g.v.set(kv.v.subarray((kv.Tk - W) * D, kv.Tk * D), i * W * D);
+    });
+    this.backend.attentionForward(g.out, g.stats, g.q, g.k, g.v, this.attentionShape(G, 1, W, W));
+    decoding.forEach(({ row }, i) => a.att.set(g.out.subarray(i * D, (i + 1) * D), row * D));
+  }
+
   /** Inference for several streams at once, each continuing its own cache (B = 1) at its own position:
    *  the embedding, the projections, the MLP and the head run as single matmuls over every stream's rows
-   *  (where the cost is), RoPE, the cache append and attention per stream (O(ω·d) each). Returns the
+   *  (where the cost is), RoPE and the cache append per stream, attention per stream or, for the streams
+   *  decoding with a full window, in one call (O(ω·d) per stream either way). Returns the
    *  requested logits rows, stream after stream, (rows, V). A stream's result is the one forwardCached
    *  gives it alone: every op is row-wise except attention, which sees only that stream's cache. */
   forwardStreams(segments: readonly StreamSegment[]): Floats {
@@ -353,13 +379,21 @@ export class SwatModel {
       s.cache.reserve(s.ids.length);
     }
     be.embeddingForward(x, this.params.get(EMBEDDINGS), ids, N, D);
+    const W = c.window_size;
     const perStream: Attend = (l, la) => {
+      // Streams decoding one token with a full window all attend to ω keys: one call for all of them.
+      const decoding: { row: number; kv: CacheKeys }[] = [];
       let r0 = 0;
       for (const s of segments) {
-        const r1 = r0 + s.ids.length;
-        this.attendCached(l, s.cache, view(la.q, r0, r1), view(la.k, r0, r1), view(la.v, r0, r1), view(la.att, r0, r1), la.stats, 1, s.ids.length);
+        const T = s.ids.length;
+        const r1 = r0 + T;
+        const q = view(la.q, r0, r1);
+        const kv = this.ropeAppend(l, s.cache, q, view(la.k, r0, r1), view(la.v, r0, r1), 1, T);
+        if (T === 1 && W !== null && kv.Tk >= W) decoding.push({ row: r0, kv });
+        else be.attentionForward(view(la.att, r0, r1), la.stats, q, kv.k, kv.v, this.attentionShape(1, T, kv.Tk, kv.kvStride));
         r0 = r1;
       }
+      if (decoding.length > 0) this.attendWindows(decoding, la, W!);
     };
     for (let l = 0; l < L; l++) this.layerForward(l, a, x, x, tmp, N, perStream);
     for (const s of segments) s.cache.commit(s.ids.length);
@@ -383,6 +417,9 @@ export class SwatModel {
     return logits;
   }
 }
+
+/** What attention reads from a cache: its key and value buffers, the valid rows and the row stride. */
+type CacheKeys = ReturnType<KvCache['append']>;
 
 /** Views of the first N rows of layer buffers allocated for `rows` rows (stats, per head and row of one
  *  stream at a time, is used whole). */
