@@ -12,7 +12,7 @@ export interface TokenLogprob {
   top?: { id: number; logprob: number }[];
 }
 
-/** max and log Σ exp(row − max) of a row: log p(i) = row[i] − max − lse. */
+/** log Σ exp(row), computed stably in float64: log softmax(row)[i] = row[i] − logNormaliser(row). */
 export function logNormaliser(row: Floats): number {
   let max = -Infinity;
   for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
