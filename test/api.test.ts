@@ -191,3 +191,4 @@ async function until(condition: () => boolean, turns = 100_000): Promise<void> {
   for (let i = 0; i < turns && !condition(); i++) await new Promise((r) => setImmediate(r));
   assert.ok(condition(), 'condition not reached');
 }
+

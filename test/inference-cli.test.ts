@@ -59,3 +59,19 @@ test('bad flags of generate, score, chat and serve are one line, before any work
   fails("--port must be a port number from 0 to 65535, got '70000'", 'serve', '-m', random, '--port', '70000');
   fails('swat serve: --model is required (see swat serve --help)', 'serve');
 });
+
+test('bench serve --json on the default shape: rows per stream count and memory per stream (a smoke test: speed is not asserted)', { timeout: 180_000 }, () => {
+  // On the native backend when it is built: the memory measurement then runs the addon on this thread
+  // after the worker that used it has exited, which once deadlocked its thread pool.
+  const env = { ...process.env };
+  delete env['SWAT_BACKEND'];
+  const r = spawnSync(process.execPath, [MAIN, 'bench', 'serve', '--streams', '1,64', '--tokens', '16', '--memory-streams', '16', '--json'], { encoding: 'utf8', env, timeout: 150_000 });
+  assert.equal(r.status, 0, `status ${r.status}, signal ${r.signal}: ${r.stderr}`);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.rows.map((x: { streams: number }) => x.streams), [1, 64]);
+  assert.equal(out.rows[0].speedup, 1);
+  assert.ok(out.rows.every((x: { tokens_per_s: number; p99_ms_per_token: number; p50_ms_per_token: number }) => x.tokens_per_s > 0 && x.p99_ms_per_token >= x.p50_ms_per_token));
+  // The default training shape: K and V, 3 layers, ω = 32, d = 96; the cache keeps 8 spare rows.
+  assert.equal(out.memory.window_cache_bytes, 2 * 3 * 32 * 96 * 4);
+  assert.equal(out.memory.cache_bytes_per_stream, 2 * 3 * (32 - 1 + 8) * 96 * 4);
+});

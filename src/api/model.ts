@@ -7,6 +7,7 @@
 // Not here: HTTP (src/serve/), the engine itself (src/infer/engine.ts).
 
 import { Worker } from 'node:worker_threads';
+import { nativeUnavailableReason } from '../backend/native.js';
 import type { SwatConfig } from '../config.js';
 import { ConfigError, DataError, FormatError, InputError, SwatError } from '../errors.js';
 import type { EngineOptions } from '../infer/engine.js';
@@ -124,6 +125,10 @@ export class TextModel {
   /** Reads the config and tokenizer here (so a bad directory fails at once), the weights in the worker. */
   static async load(dir: string, options: LoadOptions = {}): Promise<TextModel> {
     const { config, tokenizer } = readModelConfig(dir);
+    // The native addon's thread pool belongs to the process, and Node unloads an addon that only a worker
+    // loaded when that worker exits, under the pool threads' feet (a later load then deadlocks in the
+    // pool). Loading it here too keeps it mapped for the life of the process.
+    if (options.backend !== 'reference') nativeUnavailableReason();
     const engine: Partial<EngineOptions> = {};
     if (options.maxStreams !== undefined) engine.maxStreams = options.maxStreams;
     if (options.prefillChunk !== undefined) engine.prefillChunk = options.prefillChunk;
