@@ -58,6 +58,7 @@ test('bad flags of generate, score, chat and serve are one line, before any work
   fails(`model directory not found: ${missing}`, 'serve', '-m', missing);
   fails("--port must be a port number from 0 to 65535, got '70000'", 'serve', '-m', random, '--port', '70000');
   fails('swat serve: --model is required (see swat serve --help)', 'serve');
+  fails('swat generate: --model needs a value (see swat generate --help)', 'generate', '-m');
 });
 
 test('bench serve --json on the default shape: rows per stream count and memory per stream (a smoke test: speed is not asserted)', { timeout: 180_000 }, () => {
