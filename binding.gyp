@@ -1,6 +1,8 @@
 # The native CPU backend (native/*.c), built by node-gyp during npm install. C11 with the warnings on and
 # no global fast-math; ISA-specific kernels use function-level target attributes (kernels_*.c), so the
-# addon itself stays baseline and picks AVX-512, AVX2+FMA or portable C at run time.
+# addon itself stays baseline and picks AVX-512, AVX2+FMA or portable C at run time. The addon carries
+# the hash of the sources it was compiled from (native/source-hash.mjs, computed when node-gyp configures),
+# so tests can tell a current build from a stale one.
 {
   "targets": [
     {
@@ -18,6 +20,7 @@
         "native/optim.c",
         "native/threads.c"
       ],
+      "defines": ["SWAT_SOURCE_HASH=\"<!(node native/source-hash.mjs)\""],
       "cflags!": ["-O2", "-O0", "-Os", "-Wno-unused-parameter"],
       "cflags": ["-O3", "-Wall", "-Wextra", "-pthread"],
       "cflags_c": ["-std=c11"],

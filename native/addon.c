@@ -11,6 +11,11 @@
 
 #include "swat.h"
 
+/* The hash of the sources this addon was compiled from (binding.gyp passes it; see native/source-hash.mjs). */
+#ifndef SWAT_SOURCE_HASH
+#define SWAT_SOURCE_HASH "unknown"
+#endif
+
 /* Largest dimension product accepted: doubles count integers exactly up to 2^53. */
 #define MAX_COUNT 9007199254740991.0
 
@@ -502,6 +507,14 @@ static napi_value js_peak_flops(napi_env env, napi_callback_info info) {
   return number(env, swat_peak_flops(seconds, (int)(threads > 256 ? 256 : threads)));
 }
 
+/* sourceHash() → the hash of the sources compiled into this addon. */
+static napi_value js_source_hash(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value s;
+  napi_create_string_utf8(env, SWAT_SOURCE_HASH, NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   const struct {
     const char *name;
@@ -529,6 +542,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"isa", js_isa},
       {"setIsa", js_set_isa},
       {"peakFlops", js_peak_flops},
+      {"sourceHash", js_source_hash},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

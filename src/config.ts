@@ -3,7 +3,10 @@
 // the derived quantities (§3.2 receptive field, decode memory).
 
 import type { AttentionActivation } from './backend/backend.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, showJson } from './errors.js';
+import { JSON_LIMITS, parseJson } from './io/json.js';
+import { checkedProduct, checkedSum } from './io/sizes.js';
+import { MAX_VOCAB_SIZE } from './tokenizer/tokenizer.js';
 
 export interface SwatConfig {
   model_type: 'swat';
@@ -126,16 +129,42 @@ export function makeConfig(o: ArchitectureOptions): SwatConfig {
   return cfg;
 }
 
+/** Upper bounds of the sizes in a config, checked before anything is allocated from them. Each is several
+ *  times what published models use, and together they keep every product of sizes exact in a double. */
+export const CONFIG_LIMITS = {
+  /** Token ids must fit the merge table's pair keys (tokenizer.ts); 8× the largest published vocabularies. */
+  vocab_size: MAX_VOCAB_SIZE,
+  /** 4× the widest published models (16,384). */
+  hidden_size: 2 ** 16,
+  /** 8× the deepest published models (126 layers). */
+  num_hidden_layers: 1024,
+  /** No more heads than width (each head is at least one channel). */
+  num_heads: 2 ** 16,
+  /** 4× the widest published MLPs (53,248). */
+  intermediate_size: 2 ** 18,
+  /** A window of a million tokens: far past any trained context here; the decode cache checks its own size. */
+  window_size: 2 ** 20,
+  /** Positions a full-attention model is evaluated over (eval windows); 16M tokens. */
+  max_position_embeddings: 2 ** 24,
+} as const;
+
+/** The weights are written as one Buffer (model.safetensors), which Node caps at 4 GiB: 10^9 F32 weights
+ *  fit with room for the header. */
+export const MAX_PARAMETERS = 1_000_000_000;
+
 type Check = (v: unknown) => boolean;
 const isPosInt: Check = (v) => Number.isInteger(v) && (v as number) > 0;
 const isNonNegInt: Check = (v) => Number.isInteger(v) && (v as number) >= 0;
 const isFiniteNum: Check = (v) => typeof v === 'number' && Number.isFinite(v);
 const isPosNum: Check = (v) => isFiniteNum(v) && (v as number) > 0;
 const isBool: Check = (v) => typeof v === 'boolean';
+const isHeadCount = (v: unknown): v is number => isPosInt(v) && (v as number) <= CONFIG_LIMITS.num_heads;
 
 interface FieldRule {
   check: Check;
   expected: string;
+  /** Upper bound (CONFIG_LIMITS), checked after the type. */
+  max?: number;
   /** Used when the field is absent; fields without a default are required. */
   fallback?: (c: Record<string, unknown>) => unknown;
 }
@@ -144,15 +173,16 @@ interface FieldRule {
 // written by the PyTorch implementation (which lacks this project's extra fields) loads as SWAT.
 const FIELDS: Record<keyof SwatConfig, FieldRule> = {
   model_type: { check: (v) => v === 'swat', expected: '"swat"' },
-  vocab_size: { check: isPosInt, expected: 'a positive integer' },
-  hidden_size: { check: isPosInt, expected: 'a positive integer' },
-  num_hidden_layers: { check: isPosInt, expected: 'a positive integer' },
-  num_heads: { check: isPosInt, expected: 'a positive integer' },
-  window_size: { check: (v) => v === null || isPosInt(v), expected: 'a positive integer or null' },
+  vocab_size: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.vocab_size },
+  hidden_size: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.hidden_size },
+  num_hidden_layers: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.num_hidden_layers },
+  num_heads: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.num_heads },
+  window_size: { check: (v) => v === null || isPosInt(v), expected: 'a positive integer or null', max: CONFIG_LIMITS.window_size },
   rope_theta: { check: isPosNum, expected: 'a positive number', fallback: () => 10000 },
   intermediate_size: {
     check: isPosInt,
     expected: 'a positive integer',
+    max: CONFIG_LIMITS.intermediate_size,
     fallback: (c) => (isPosInt(c['hidden_size']) ? defaultIntermediateSize(c['hidden_size'] as number) : undefined),
   },
   hidden_act: { check: (v) => v === 'swish' || v === 'silu', expected: '"swish"', fallback: () => 'swish' },
@@ -161,7 +191,7 @@ const FIELDS: Record<keyof SwatConfig, FieldRule> = {
   bos_token_id: { check: (v) => v === null || isNonNegInt(v), expected: 'a token id or null', fallback: () => null },
   eos_token_id: { check: (v) => v === null || isNonNegInt(v), expected: 'a token id or null', fallback: () => null },
   initializer_range: { check: isPosNum, expected: 'a positive number', fallback: () => 0.02 },
-  max_position_embeddings: { check: isPosInt, expected: 'a positive integer', fallback: () => 2048 },
+  max_position_embeddings: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.max_position_embeddings, fallback: () => 2048 },
   attention_activation: {
     check: (v) => v === 'sigmoid' || v === 'softmax',
     expected: '"sigmoid" or "softmax"',
@@ -170,7 +200,7 @@ const FIELDS: Record<keyof SwatConfig, FieldRule> = {
   alibi_slopes: {
     check: (v) => Array.isArray(v) && v.every(isFiniteNum),
     expected: 'an array of numbers',
-    fallback: (c) => (isPosInt(c['num_heads']) && (c['num_heads'] as number) % 2 === 0 ? alibiSlopes('balanced', c['num_heads'] as number) : undefined),
+    fallback: (c) => (isHeadCount(c['num_heads']) && c['num_heads'] % 2 === 0 ? alibiSlopes('balanced', c['num_heads']) : undefined),
   },
   use_rope: { check: isBool, expected: 'true or false', fallback: () => true },
   sigmoid_bias: { check: isFiniteNum, expected: 'a number', fallback: () => 0 },
@@ -178,23 +208,18 @@ const FIELDS: Record<keyof SwatConfig, FieldRule> = {
 
 /** Parses and validates config.json text. Unknown fields (the PyTorch implementation has more) are ignored. */
 export function parseConfig(text: string, fileName: string): SwatConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${fileName}: not valid JSON (${(e as Error).message})`);
-  }
+  const raw = parseJson(text, fileName, { maxSize: JSON_LIMITS.config, error: ConfigError });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${fileName}: expected a JSON object`);
   }
   const src = raw as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const [name, rule] of Object.entries(FIELDS)) {
-    let v = src[name];
+    let v = Object.hasOwn(src, name) ? src[name] : undefined;
     if (v === undefined && rule.fallback) v = rule.fallback(src);
     if (v === undefined) throw new ConfigError(`${fileName}: missing field "${name}" (${rule.expected})`);
     if (!rule.check(v)) {
-      throw new ConfigError(`${fileName}: field "${name}" is ${JSON.stringify(v)}, expected ${rule.expected}`);
+      throw new ConfigError(`${fileName}: field "${name}" is ${showJson(v)}, expected ${rule.expected}`);
     }
     out[name] = v;
   }
@@ -204,13 +229,15 @@ export function parseConfig(text: string, fileName: string): SwatConfig {
   return cfg;
 }
 
-/** Cross-field checks shared by parsed and constructed configs. */
+/** Cross-field checks shared by parsed and constructed configs: types, limits, then the sizes they imply. */
 function checkConfig(c: SwatConfig, where: string): void {
-  for (const name of ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_heads', 'intermediate_size'] as const) {
-    if (!isPosInt(c[name])) throw new ConfigError(`${where}: field "${name}" is ${JSON.stringify(c[name])}, expected a positive integer`);
-  }
-  if (c.window_size !== null && !isPosInt(c.window_size)) {
-    throw new ConfigError(`${where}: field "window_size" is ${JSON.stringify(c.window_size)}, expected a positive integer or null`);
+  for (const [name, rule] of Object.entries(FIELDS) as [keyof SwatConfig, FieldRule][]) {
+    const v = c[name];
+    if (name === 'alibi_slopes') continue; // resolved after these checks by makeConfig
+    if (!rule.check(v)) throw new ConfigError(`${where}: field "${name}" is ${showJson(v)}, expected ${rule.expected}`);
+    if (rule.max !== undefined && typeof v === 'number' && v > rule.max) {
+      throw new ConfigError(`${where}: field "${name}" is ${showJson(v)}, more than the limit of ${rule.max}`);
+    }
   }
   if (c.hidden_size % c.num_heads !== 0) {
     throw new ConfigError(`${where}: hidden_size ${c.hidden_size} is not divisible by num_heads ${c.num_heads}`);
@@ -225,9 +252,24 @@ function checkConfig(c: SwatConfig, where: string): void {
   for (const name of ['bos_token_id', 'eos_token_id'] as const) {
     const id = c[name];
     if (id !== null && id >= c.vocab_size) {
-      throw new ConfigError(`${where}: field "${name}" is ${id}, outside the vocabulary of ${c.vocab_size}`);
+      throw new ConfigError(`${where}: field "${name}" is ${showJson(id)}, outside the vocabulary of ${c.vocab_size}`);
     }
   }
+  const parameters = parameterCount(c);
+  if (parameters > MAX_PARAMETERS) {
+    const count = parameters === Infinity ? 'more than 2^53' : String(parameters);
+    throw new ConfigError(`${where}: the config makes ${count} parameters, more than the limit of ${MAX_PARAMETERS}`);
+  }
+}
+
+/** Parameters of a config (SWAT.md §2 layout, params.ts's table): embeddings, per layer four D×D attention
+ *  matrices, the gate/up and down projections and two norm gains, the final norm, the head when untied.
+ *  Exact, or Infinity past 2^53. */
+export function parameterCount(c: SwatConfig): number {
+  const { vocab_size: V, hidden_size: D, intermediate_size: I, num_hidden_layers: L } = c;
+  const perLayer = checkedSum([checkedProduct(4, D, D), checkedProduct(3, I, D), checkedProduct(2, D)]);
+  const embeddings = checkedProduct(c.tie_word_embeddings ? 1 : 2, V, D);
+  return checkedSum([embeddings, checkedProduct(L, perLayer), D]);
 }
 
 export function configToJson(c: SwatConfig): string {

@@ -31,3 +31,13 @@ export function shapeSize(shape: readonly number[]): number {
   }
   return n;
 }
+
+/** Index of the first NaN or ±Infinity in `x`, or −1. */
+export function firstNonFinite(x: ArrayLike<number>): number {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    // v − v is 0 for every finite v and NaN for NaN and ±Infinity: one subtraction, no call.
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}

@@ -1,17 +1,19 @@
 // Tests of crash-safe writing: writeFileAtomic, commitFiles and recoverDir on hand-built interrupted
-// states (discard and roll forward), and a real crash test that SIGKILLs a writer process mid-commit.
+// states (discard and roll forward); readCommitted on the same states and beside a live writer process
+// (readers never write); full disks (injected, and a small tmpfs where it can be mounted); and a real
+// crash test that SIGKILLs a writer process mid-commit.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FormatError, InputError } from '../src/errors.js';
-import { COMMIT_MARKER, PENDING_DIR, commitFiles, recoverDir, writeFileAtomic } from '../src/io/atomic.js';
+import { COMMIT_MARKER, PENDING_DIR, commitFiles, readCommitted, recoverDir, writeFileAtomic } from '../src/io/atomic.js';
 import { Rng } from '../src/random.js';
-import { generationFiles, readGeneration } from './support/atomic-generation.js';
+import { GENERATION_FILES, generationFiles, generationOf, readGeneration } from './support/atomic-generation.js';
 
 const ROUNDS = 14;
 const WRITER = fileURLToPath(new URL('./support/atomic-writer.js', import.meta.url));
@@ -27,6 +29,39 @@ function sorted(dir: string): string[] {
   return readdirSync(dir).sort();
 }
 
+/** A directory holding committed generation 1 and a `.pending` with generation 2 copies of `names`. */
+function interrupted(names: string[], cut: boolean): string {
+  const dir = freshDir();
+  commitFiles(dir, generationFiles(1));
+  const pending = join(dir, PENDING_DIR);
+  mkdirSync(pending);
+  const next = generationFiles(2);
+  for (const name of names) {
+    const data = Buffer.from(next[name]!);
+    writeFileSync(join(pending, name), cut ? data.subarray(0, data.length >> 1) : data);
+  }
+  return dir;
+}
+
+/** Every entry under `dir` with its inode, size and times: equal before and after means nothing was
+ *  written, renamed or removed. */
+function fingerprint(dir: string): string {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((name) => {
+    const s = statSync(join(dir, name), { bigint: true });
+    return `${name} ${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
+  }).join('\n');
+}
+
+/** Runs `fn` as if the disk had `bytes` free for this process's durable writes (the test hook of atomic.ts). */
+function withDiskFree<T>(bytes: number, fn: () => T): T {
+  process.env['SWAT_TEST_DISK_FREE_BYTES'] = String(bytes);
+  try {
+    return fn();
+  } finally {
+    delete process.env['SWAT_TEST_DISK_FREE_BYTES'];
+  }
+}
+
 describe('writeFileAtomic', () => {
   it('creates and replaces a file, leaving no temp file', () => {
     const dir = freshDir();
@@ -40,7 +75,8 @@ describe('writeFileAtomic', () => {
 
   it('fails without creating anything when the directory is missing', () => {
     const dir = freshDir();
-    assert.throws(() => writeFileAtomic(join(dir, 'x'), 'data'), { code: 'ENOENT' });
+    const path = join(dir, 'x');
+    assert.throws(() => writeFileAtomic(path, 'data'), { name: 'WriteError', message: `${path}: no such file or directory (ENOENT); ${path} is unchanged` });
     assert.equal(existsSync(dir), false);
   });
 });
@@ -82,20 +118,6 @@ describe('commitFiles', () => {
 });
 
 describe('recoverDir', () => {
-  /** A directory holding committed generation 1 and a `.pending` with generation 2 copies of `names`. */
-  function interrupted(names: string[], cut: boolean): string {
-    const dir = freshDir();
-    commitFiles(dir, generationFiles(1));
-    const pending = join(dir, PENDING_DIR);
-    mkdirSync(pending);
-    const next = generationFiles(2);
-    for (const name of names) {
-      const data = Buffer.from(next[name]!);
-      writeFileSync(join(pending, name), cut ? data.subarray(0, data.length >> 1) : data);
-    }
-    return dir;
-  }
-
   it('discards a .pending without commit marker (writer died mid-write): previous files intact', () => {
     const dir = interrupted(['config.json', 'model.safetensors', 'optimizer.bin'], true);
     writeFileSync(join(dir, PENDING_DIR, `${COMMIT_MARKER}.tmp`), '["config.js'); // marker not yet renamed
@@ -154,6 +176,109 @@ describe('recoverDir', () => {
   });
 });
 
+describe('readCommitted', () => {
+  const names = Object.keys(generationFiles(2));
+
+  it('reads the previous set while a commit is unfinished, and writes nothing', () => {
+    const dir = interrupted(['config.json', 'model.safetensors'], true);
+    writeFileSync(join(dir, PENDING_DIR, `${COMMIT_MARKER}.tmp`), '["config.js'); // marker not yet renamed
+    const before = fingerprint(dir);
+    assert.equal(generationOf(readCommitted(dir, GENERATION_FILES), dir), 1);
+    assert.equal(fingerprint(dir), before);
+  });
+
+  it('reads the new set when its writer died after the commit point, some files already moved', () => {
+    const dir = interrupted(names, false);
+    writeFileSync(join(dir, PENDING_DIR, COMMIT_MARKER), JSON.stringify(names));
+    renameSync(join(dir, PENDING_DIR, 'config.json'), join(dir, 'config.json'));
+    renameSync(join(dir, PENDING_DIR, 'optimizer.bin'), join(dir, 'optimizer.bin'));
+    assert.throws(() => readGeneration(dir), /mixed generations/); // what a plain read would see
+    const before = fingerprint(dir);
+    assert.equal(generationOf(readCommitted(dir, GENERATION_FILES), dir), 2);
+    assert.equal(fingerprint(dir), before);
+  });
+
+  it('reads files the commit does not name from the directory, and leaves out absent names', () => {
+    const dir = interrupted(['config.json'], false);
+    writeFileSync(join(dir, PENDING_DIR, COMMIT_MARKER), JSON.stringify(['config.json']));
+    const files = readCommitted(dir, ['config.json', 'tokenizer.json', 'absent.json']);
+    assert.deepEqual([...files.keys()].sort(), ['config.json', 'tokenizer.json']);
+    assert.equal(JSON.parse(files.get('config.json')!.toString()).generation, 2);
+    assert.equal(JSON.parse(files.get('tokenizer.json')!.toString()).generation, 1);
+    writeFileSync(join(dir, PENDING_DIR, COMMIT_MARKER), '["weights.bin"]');
+    assert.throws(() => readCommitted(dir, ['weights.bin']), {
+      name: 'FormatError',
+      message: `${join(dir, PENDING_DIR, COMMIT_MARKER)}: committed file "weights.bin" is in neither ${join(dir, PENDING_DIR)} nor ${dir}`,
+    });
+  });
+
+  it('beside a live writer, every read is one complete generation and the writer keeps running', async () => {
+    const dir = freshDir();
+    const writer = spawn(process.execPath, [WRITER, dir, '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let errors = '';
+    writer.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    await new Promise<void>((ready) => writer.stdout.once('data', () => ready()));
+    const seen: number[] = [];
+    const until = performance.now() + 3000;
+    while (performance.now() < until && writer.exitCode === null) {
+      seen.push(generationOf(readCommitted(dir, GENERATION_FILES), dir));
+      await new Promise((r) => setImmediate(r));
+    }
+    const running = writer.exitCode === null;
+    writer.kill('SIGKILL');
+    assert.ok(running, `the writer died beside the reader: ${errors}`);
+    assert.ok(seen.every((g, i) => i === 0 || g >= seen[i - 1]!), `generations went back: ${seen.join(',')}`);
+    assert.ok(new Set(seen).size > 2, `the writer committed too little while being read: ${seen.join(',')}`);
+  });
+});
+
+describe('a full disk', () => {
+  it('a commit that does not fit names the file, leaves no .pending and keeps the previous set', () => {
+    const dir = freshDir();
+    commitFiles(dir, generationFiles(1));
+    withDiskFree(5_000_000, () => assert.throws(() => commitFiles(dir, generationFiles(2)), {
+      name: 'WriteError',
+      message: `${join(dir, 'optimizer.bin')}: no space left on device (ENOSPC); ${dir} keeps its previous files`,
+    }));
+    assert.deepEqual(sorted(dir), [...GENERATION_FILES].sort());
+    assert.equal(readGeneration(dir), 1);
+  });
+
+  it('writeFileAtomic keeps the old file and leaves no temp file', () => {
+    const dir = freshDir();
+    mkdirSync(dir);
+    const path = join(dir, 'progress.json');
+    writeFileAtomic(path, 'old');
+    withDiskFree(10, () => assert.throws(() => writeFileAtomic(path, 'x'.repeat(100)), {
+      name: 'WriteError', message: `${path}: no space left on device (ENOSPC); ${path} is unchanged`,
+    }));
+    assert.deepEqual(sorted(dir), ['progress.json']);
+    assert.equal(readFileSync(path, 'utf8'), 'old');
+  });
+
+  it('on a small file system (tmpfs): the same', (t) => {
+    const mount = freshDir();
+    mkdirSync(mount);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount], { encoding: 'utf8' });
+    if (mounted.status !== 0) {
+      t.skip(`cannot mount a tmpfs here (${(mounted.stderr || String(mounted.error)).trim()}); the injected error above covers it`);
+      return;
+    }
+    try {
+      const dir = join(mount, 'model');
+      commitFiles(dir, generationFiles(1)); // 6 MiB of 8: a second set does not fit beside it
+      assert.throws(() => commitFiles(dir, generationFiles(2)), {
+        name: 'WriteError',
+        message: `${join(dir, 'model.safetensors')}: no space left on device (ENOSPC); ${dir} keeps its previous files`,
+      });
+      assert.deepEqual(sorted(dir), [...GENERATION_FILES].sort());
+      assert.equal(readGeneration(dir), 1);
+    } finally {
+      spawnSync('umount', [mount]);
+    }
+  });
+});
+
 describe('crash test', () => {
   /** Runs the writer from generation `first`, kills it `delayMs` after its first commit, and returns the
    *  last generation it reported committed. */
@@ -185,8 +310,10 @@ describe('crash test', () => {
       if (existsSync(join(dir, PENDING_DIR, COMMIT_MARKER))) outcomes.rolledForward++;
       else if (existsSync(join(dir, PENDING_DIR))) outcomes.discarded++;
       else outcomes.betweenCommits++;
+      const readOnly = generationOf(readCommitted(dir, GENERATION_FILES), dir); // what a reader sees first
       recoverDir(dir);
       const found = readGeneration(dir);
+      assert.equal(readOnly, found, `round ${round}: a reader saw another generation than recovery settled on`);
       // Every commit that returned survives; at most the one in flight is added on top.
       assert.ok(found === reported || found === reported + 1, `round ${round}: found ${found}, reported ${reported}`);
       assert.ok(!sorted(dir).some((n) => n.startsWith('.')), `round ${round}: left ${sorted(dir).join(', ')}`);

@@ -288,6 +288,6 @@ test('Llama-2 saves in Hugging Face layout (byte fallback, Prepend/Replace norma
     assert.throws(() => tokenizerFromJson(JSON.stringify(x), 'l.json'), (e: unknown) => e instanceof FormatError && e.message === `l.json: ${message}`);
   };
   bad((x) => void (x.model.byte_fallback = false), 'model.byte_fallback must be true for a SentencePiece BPE (byte fallback keeps every text encodable)');
-  bad((x) => void (x.normalizer.normalizers = [x.normalizer.normalizers[1]]), `normalizer must be {"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},{"type":"Replace","pattern":{"String":" "},"content":"▁"}]} for a SentencePiece BPE, got {"type":"Sequence","normalizers":[{"type":"Replace","pattern":{"String":" "},"content":"▁"}]}`);
+  bad((x) => void (x.normalizer.normalizers = [x.normalizer.normalizers[1]]), `normalizer must be {"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},{"type":"Replace","pattern":{"String":" "},"content":"▁"}]} for a SentencePiece BPE, got {"type":"Sequence","normalizers":[{"type":"Replace","patter…`);
   bad((x) => void delete x.model.vocab['<0x41>'], 'no token has id 68: ids must run from 0 to 31999 without gaps');
 });

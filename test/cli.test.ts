@@ -48,8 +48,13 @@ test('train on a text file, then run again with more steps: it resumes', () => {
   const out = join(root, 'run');
   const common = ['--data', corpus, '--out', out, ...arch, '--seq-len', '16', '--batch-size', '2', '--eval-interval', '2', '--checkpoint-interval', '2', '--sample-tokens', '8', '--val-fraction', '0.25'];
   const first = ok('train', ...common, '--steps', '4');
-  assert.match(first, /validation loss \d+\.\d+ nats\/token after 4 steps/);
-  assert.match(first, /sample:\n/);
+  assert.match(first, /validation loss \d+\.\d+ nats\/token \(\d+\.\d+ bits\/byte\) after 4 steps/);
+  // The first words of a held-out document prompt the sample; then the commands to try next.
+  assert.match(first, /\nprompt: {7}Document \d\. Document \d\. Document \d\.[^\n]*\ncontinuation: /);
+  assert.match(first, /\nnext:\n {2}node \S+main\.js generate --model \S+ --prompt 'Document \d\. Document \d\.'/);
+  assert.match(first, /train --out \S+ --steps N +train longer: the same command resumes\n$/);
+  const prompted = ok('train', ...common.map((a) => (a === out ? join(root, 'run-prompt') : a)), '--steps', '1', '--sample-prompt', 'Doc');
+  assert.match(prompted, /\nprompt: {7}Doc\ncontinuation: /);
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'optimizer.safetensors', 'trainer_state.json', 'metrics.jsonl', 'loss.svg']) assert.ok(existsSync(join(out, f)), f);
   const r = swat('train', ...common, '--steps', '6');
   assert.equal(r.code, 0, r.err);

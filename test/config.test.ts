@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { alibiSlopes, configToJson, defaultIntermediateSize, makeConfig, parseConfig, receptiveField } from '../src/config.js';
+import { alibiSlopes, configToJson, defaultIntermediateSize, makeConfig, parameterCount, parseConfig, receptiveField } from '../src/config.js';
+import { paramSpecs } from '../src/model/params.js';
 import { ConfigError } from '../src/errors.js';
 
 const close = (a: number[], b: number[], tol = 1e-4) => {
@@ -96,4 +97,40 @@ test('a config.json with a missing or wrong field gives a one-line error naming 
   bad({ eos_token_id: 10 }, 'm/config.json: field "eos_token_id" is 10, outside the vocabulary of 10');
   assert.throws(() => parseConfig('{', 'm/config.json'), (e: Error) => e.name === 'ConfigError' && e.message.startsWith('m/config.json: not valid JSON ('));
   assert.throws(() => parseConfig('[]', 'm/config.json'), { message: 'm/config.json: expected a JSON object' });
+});
+
+test('sizes are bounded: each field by its limit, the parameter count overflow-safely, before anything is built', () => {
+  const good = JSON.parse(configToJson(makeConfig({ vocabSize: 10, layers: 1, dim: 8, heads: 2, window: 4 }))) as Record<string, unknown>;
+  const bad = (patch: Record<string, unknown>, message: string) => {
+    assert.throws(() => parseConfig(JSON.stringify({ ...good, ...patch }), 'm/config.json'), { name: 'ConfigError', message: `m/config.json: ${message}` });
+  };
+  // Number.isInteger(1e21) is true: an integer check alone lets these through.
+  bad({ vocab_size: 1e21 }, 'field "vocab_size" is 1e+21, more than the limit of 2097152');
+  bad({ window_size: 1e9 }, 'field "window_size" is 1000000000, more than the limit of 1048576');
+  bad({ num_hidden_layers: 1e9 }, 'field "num_hidden_layers" is 1000000000, more than the limit of 1024');
+  bad({ hidden_size: 2 ** 17, num_heads: 2 }, 'field "hidden_size" is 131072, more than the limit of 65536');
+  bad({ intermediate_size: 1e12 }, 'field "intermediate_size" is 1000000000000, more than the limit of 262144');
+  bad({ max_position_embeddings: 1e300 }, 'field "max_position_embeddings" is 1e+300, more than the limit of 16777216');
+  // num_heads is bounded before its default slopes are computed from it (an array of that length).
+  bad({ num_heads: 1e15, alibi_slopes: undefined }, 'missing field "alibi_slopes" (an array of numbers)');
+  // Within every field's limit, but together too many parameters: 2^21 · 2^16 embeddings, 4 · 2^32 attention weights.
+  bad({ vocab_size: 2 ** 21, hidden_size: 2 ** 16, num_heads: 2 }, 'the config makes 154669350912 parameters, more than the limit of 1000000000');
+  bad({ eos_token_id: 1e15 }, 'field "eos_token_id" is 1000000000000000, outside the vocabulary of 10');
+  // A nested value is refused by the reader's depth limit, never serialised into the message.
+  assert.throws(() => parseConfig(`{"window_size": ${'['.repeat(5000)}${']'.repeat(5000)}}`, 'm/config.json'), {
+    name: 'ConfigError',
+    message: 'm/config.json: JSON nested deeper than 64 levels (at column 80)',
+  });
+  bad({ window_size: [[[[1]]]] }, 'field "window_size" is [[[[1]]]], expected a positive integer or null');
+  assert.throws(() => makeConfig({ vocabSize: 1e21, layers: 1, dim: 8, heads: 2, window: 4 }), {
+    name: 'ConfigError',
+    message: 'model options: field "vocab_size" is 1e+21, more than the limit of 2097152',
+  });
+});
+
+test('parameterCount agrees with the parameter table, tied and untied', () => {
+  for (const tieEmbeddings of [true, false]) {
+    const c = makeConfig({ vocabSize: 300, layers: 3, dim: 16, heads: 4, window: 8, intermediateSize: 40, tieEmbeddings });
+    assert.equal(parameterCount(c), paramSpecs(c).reduce((a, s) => a + s.size, 0));
+  }
 });

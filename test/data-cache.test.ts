@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, readdirSync, openSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -194,8 +195,11 @@ test('the cache is reused while nothing changed, and rebuilt when a source, the 
   assert.equal(touched.rebuilt, null);
   assert.equal(touched.manifest.sources[3]!.mtime_ms, statSync(doc3).mtimeMs);
 
-  // Same size, different bytes.
+  // Same size, different bytes, and the mtime put back: the ctime (which only the kernel sets) differs.
+  const { atime, mtime } = statSync(doc3);
   writeFileSync(doc3, readFileSync(doc3, 'utf8').replace('Document', 'Documens'));
+  utimesSync(doc3, atime, mtime);
+  assert.equal(statSync(doc3).mtimeMs, touched.manifest.sources[3]!.mtime_ms);
   const changed = open([dir], cacheDir);
   assert.equal(changed.rebuilt, `${doc3} changed`);
   assert.notEqual(changed.manifest.tokens_file, first.manifest.tokens_file);
@@ -231,8 +235,43 @@ test('a cache whose files are missing, truncated or whose manifest is corrupt is
   assert.equal(open([dir], cacheDir).rebuilt, `${m2.documents_file} is missing or has the wrong size`);
   writeFileSync(join(good.dir, MANIFEST_FILE), '{"format": "swat-token-cache", "vers');
   const rebuilt = open([dir], cacheDir);
-  assert.equal(rebuilt.rebuilt, 'no cache yet');
+  assert.equal(rebuilt.rebuilt, 'manifest.json: not valid JSON (unexpected end at column 37)');
   assert.deepEqual(Array.from(rebuilt.train.toArray()), tokens);
+});
+
+test('a flipped byte in a data file, or a manifest with a bad field, is caught and rebuilt', () => {
+  const dir = tenDocs('flipped');
+  const cacheDir = join(root, 'cache-flipped');
+  const good = open([dir], cacheDir);
+  const tokens = Array.from(good.train.toArray());
+  good.file.close();
+  for (const field of ['tokens_file', 'documents_file'] as const) {
+    const before = open([dir], cacheDir);
+    before.file.close();
+    const name = before.manifest[field];
+    const bytes = readFileSync(join(before.dir, name));
+    bytes[3]! ^= 0x01;
+    writeFileSync(join(before.dir, name), bytes);
+    const again = open([dir], cacheDir);
+    assert.equal(again.rebuilt, `${name} does not match its checksum`);
+    assert.deepEqual(Array.from(again.train.toArray()), tokens);
+    again.file.close();
+  }
+  const manifestPath = join(good.dir, MANIFEST_FILE);
+  const patch = (edit: (m: Record<string, unknown>) => void): string | null => {
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+    edit(m);
+    writeFileSync(manifestPath, JSON.stringify(m));
+    const c = open([dir], cacheDir);
+    c.file.close();
+    return c.rebuilt;
+  };
+  assert.equal(patch((m) => (m['tokens_file'] = '../../../etc/passwd')), 'manifest.json has a damaged field "tokens_file"');
+  assert.equal(patch((m) => (m['documents'] = 1e300)), 'manifest.json has a damaged field "documents"');
+  assert.equal(patch((m) => (m['tokens'] = '12')), 'manifest.json has a damaged field "tokens"');
+  assert.equal(patch((m) => ((m['sources'] as Record<string, unknown>[])[0]!['ctime_ms'] = null)), 'manifest.json has a damaged field "sources"');
+  assert.equal(patch((m) => (m['version'] = 1)), 'manifest.json is from another version of the cache');
+  assert.equal(patch(() => {}), null);
 });
 
 test('a build that fails midway leaves the previous cache intact and no temporary files', () => {
@@ -243,7 +282,7 @@ test('a build that fails midway leaves the previous cache intact and no temporar
   const manifest = join(good.dir, MANIFEST_FILE);
   const before = readFileSync(manifest, 'utf8');
   writeFileSync(jsonl, '{"text":"a"}\n{oops\n'); // changed, so rebuilt; the rebuild fails at line 2
-  assert.equal(dataErrorOf(() => open([dir, jsonl], cacheDir)), `${jsonl} line 2: not valid JSON`);
+  assert.equal(dataErrorOf(() => open([dir, jsonl], cacheDir)), `${jsonl} line 2: not valid JSON (unexpected "o" at column 2)`);
   assert.deepEqual(readdirSync(good.dir).sort(), [good.manifest.documents_file, MANIFEST_FILE, good.manifest.tokens_file].sort());
   assert.equal(readFileSync(manifest, 'utf8'), before);
 });
@@ -301,7 +340,9 @@ test('the manifest records sources, tokenizer identity, dtype, boundaries and sp
   assert.equal(m.format, 'swat-token-cache');
   assert.equal(m.documents, 10);
   assert.equal(m.tokens, cache.train.length + cache.val.length);
-  assert.deepEqual(Object.keys(m.sources[0]!).sort(), ['documents', 'mtime_ms', 'path', 'sha256', 'size']);
+  assert.deepEqual(Object.keys(m.sources[0]!).sort(), ['ctime_ms', 'documents', 'mtime_ms', 'path', 'sha256', 'size']);
+  assert.equal(m.tokens_sha256, createHash('sha256').update(readFileSync(join(cache.dir, m.tokens_file))).digest('hex'));
+  assert.equal(m.documents_sha256, createHash('sha256').update(readFileSync(join(cache.dir, m.documents_file))).digest('hex'));
   assert.match(m.tokenizer.sha256, /^[0-9a-f]{64}$/);
   assert.equal(statSync(join(cache.dir, m.documents_file)).size, 12 * m.documents);
   assert.deepEqual(m.split, cache.manifest.split);

@@ -98,7 +98,8 @@ test('a corpus with no text at all is a DataError', () => {
 
 test('a bad JSON-lines line is a DataError naming file and line', () => {
   const cases: [string, string][] = [
-    ['{"text":"ok"}\n{"text": "unterminated\n', 'line 2: not valid JSON'],
+    ['{"text":"ok"}\n{"text": "unterminated\n', 'line 2: not valid JSON (unexpected end at column 23)'],
+    [`{"text": ${'['.repeat(100)}`, 'line 1: JSON nested deeper than 64 levels (at column 73)'],
     ['{"text":"ok"}\n\n{"txt":"x"}\n', 'line 3: expected a JSON object with a string "text" field'],
     ['"just a string"\n', 'line 1: expected a JSON object with a string "text" field'],
     ['{"text":"a"}\n{"text":5}\n', 'line 2: expected a JSON object with a string "text" field'],

@@ -94,7 +94,7 @@ test('a run directory made with other settings is refused, not reused', () => {
   const longer = ensureRun(ctx(out, { preset: { ...tiny, steps: tiny.steps + 2 } }), swatRun(tiny));
   assert.equal(longer.step, tiny.steps + 2);
   writeFileSync(join(longer.dir, 'trainer_state.json'), '{"step": ');
-  assert.throws(() => ensureRun(ctx(out), swatRun(tiny)), /trainer_state\.json: not a readable trainer state/);
+  assert.throws(() => ensureRun(ctx(out), swatRun(tiny)), /trainer_state\.json: not valid JSON/);
 });
 
 test('cachedEval computes once per checkpoint step and key', () => {

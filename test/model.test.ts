@@ -2,6 +2,7 @@
 // differences (float64), the receptive-field bound of §3.2, and the cache equivalences of §4.
 
 import assert from 'node:assert/strict';
+import { totalmem } from 'node:os';
 import { test } from 'node:test';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import { type SwatConfig, makeConfig, receptiveField } from '../src/config.js';
@@ -193,4 +194,21 @@ test('ids outside the vocabulary are refused with the offending id', () => {
     name: 'InputError', message: 'token id 13 at index 1 is outside the vocabulary [0, 13)',
   });
   assert.throws(() => model.forward(Int32Array.of(-1), Int32Array.of(0), 1, 1), { name: 'InputError' });
+});
+
+test('the decode cache checks its size before allocating: one buffer per layer, all of them against memory', () => {
+  // A valid config (29.5M parameters) whose window of a million tokens needs 1 TiB of keys and values.
+  const deep = makeConfig({ vocabSize: 13, layers: 1024, dim: 64, heads: 2, window: 2 ** 20, intermediateSize: 64 });
+  assert.throws(() => new KvCache(deep, f32), {
+    name: 'InputError',
+    message: `decode cache: 1 × 2097152 rows × width 64 × 1024 layers × keys and values = 1099511627776 bytes, more than this machine's memory (${totalmem()})`,
+  });
+  const wide = { ...tiny(), hidden_size: 2 ** 16, window_size: 2 ** 20 };
+  assert.throws(() => new KvCache(wide, f32), {
+    name: 'InputError',
+    message: 'decode cache: 1 × 2097152 rows × width 65536 = 137438953472 values per layer, more than one buffer holds (4294967296)',
+  });
+  // Full attention grows with the text: the growth is checked too.
+  const full = new KvCache({ ...tiny(), window_size: null, hidden_size: 2 ** 16 }, f32);
+  assert.throws(() => full.reserve(2 ** 17), { name: 'InputError', message: /^decode cache: 1 × 131072 rows × width 65536 = 8589934592 values per layer/ });
 });

@@ -2,13 +2,15 @@
 // one and two threads under every instruction-set level this CPU supports, larger odd shapes that cross
 // the C kernels' tile and chunk boundaries, a whole training step of a small SwatModel, the cache
 // equivalences of SWAT.md §4, backend selection, and the argument checks of the C glue.
-// Skipped, with the reason, when the addon was not built (no C compiler at install time).
+// Never skipped: `npm test` first rebuilds the addon from the sources in the tree (native/install.mjs
+// --strict), and the first test fails unless the loaded addon is that build, so edited C is never tested
+// against an old binary. What happens without an addon is test/native-build.test.ts.
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { selectBackend } from '../src/backend/index.js';
-import { NativeBackend, nativeUnavailableReason, type IsaLevel } from '../src/backend/native.js';
+import { NativeBackend, nativeAddon, nativeUnavailableReason, type IsaLevel } from '../src/backend/native.js';
 import { ReferenceBackend } from '../src/backend/reference.js';
 import type { Backend } from '../src/backend/backend.js';
 import { makeConfig, type SwatConfig } from '../src/config.js';
@@ -21,8 +23,17 @@ import { OP_CASES, maxError, runCase, type Buffers, type OpCase } from './suppor
 import { nativeAttentionCases, nativeMatmulCases } from './support/native-cases.js';
 
 const unavailable = nativeUnavailableReason();
-const skip = unavailable === null ? false : 'native backend not built';
 const f64 = new ReferenceBackend('float64');
+
+/** The hash of the native sources in this tree (dist/test/ → the package root). */
+const { sourceHash } = (await import(new URL('../../native/source-hash.mjs', import.meta.url).href)) as { sourceHash(): string };
+
+describe('native backend: the addon under test', () => {
+  it('loads, and was built from the C sources in this tree', () => {
+    assert.equal(unavailable, null, `the native backend does not load: ${unavailable} (npm test rebuilds it)`);
+    assert.equal(nativeAddon().sourceHash(), sourceHash(), 'the addon was built from other sources than native/*.c, *.h and binding.gyp');
+  });
+});
 
 let native: NativeBackend | null = null;
 function nat(): NativeBackend {
@@ -49,7 +60,7 @@ function levels(): IsaLevel[] {
   return unavailable === null ? nat().isaLevels() : ['portable'];
 }
 
-describe('native backend: op table parity with the reference', { skip }, () => {
+describe('native backend: op table parity with the reference', () => {
   after(() => nat().setIsa(nat().isaLevels().at(-1)!));
   for (const isa of levels()) {
     for (const threads of [1, 2]) {
@@ -66,7 +77,7 @@ describe('native backend: op table parity with the reference', { skip }, () => {
   }
 });
 
-describe('native backend: large and odd shapes', { skip }, () => {
+describe('native backend: large and odd shapes', () => {
   after(() => nat().setIsa(nat().isaLevels().at(-1)!));
   const cases = [...nativeMatmulCases(), ...nativeAttentionCases()];
   for (const isa of levels()) {
@@ -100,7 +111,7 @@ function randomIds(rng: Rng, n: number, V: number): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * V));
 }
 
-describe('native backend: whole model', { skip }, () => {
+describe('native backend: whole model', () => {
   for (const activation of ['sigmoid', 'softmax'] as const) {
     it(`a training step (${activation}) gives the reference's loss, gradients and updated weights`, () => {
       const config = tinyConfig(activation);
@@ -138,7 +149,7 @@ describe('native backend: whole model', { skip }, () => {
   }
 });
 
-describe('native backend: cache equivalences (SWAT.md §4)', { skip }, () => {
+describe('native backend: cache equivalences (SWAT.md §4)', () => {
   for (const activation of ['sigmoid', 'softmax'] as const) {
     it(`token-by-token decoding and a long prefill reproduce the full forward far past ω (${activation})`, () => {
       const config = tinyConfig(activation);
@@ -168,7 +179,7 @@ describe('native backend: cache equivalences (SWAT.md §4)', { skip }, () => {
   }
 });
 
-describe('native backend: selection and controls', { skip }, () => {
+describe('native backend: selection and controls', () => {
   it('selectBackend picks native by default and by name, reference by name, and rejects unknown names', () => {
     assert.equal(selectBackend(undefined, { threads: 1 }).name, 'native');
     assert.equal(selectBackend('native', { threads: 2 }).name, 'native');
@@ -208,19 +219,7 @@ describe('native backend: selection and controls', { skip }, () => {
   });
 });
 
-describe('backend selection when the addon is missing', { skip: unavailable === null ? 'the native backend is built here' : false }, () => {
-  it('falls back to the reference backend with one warning line, and refuses an explicit native', () => {
-    const lines: string[] = [];
-    const warn = (line: string) => lines.push(line);
-    assert.equal(selectBackend(undefined, { warn }).name, 'reference');
-    assert.equal(selectBackend(undefined, { warn }).name, 'reference');
-    assert.equal(lines.length, 1, 'warned once per process');
-    assert.match(lines[0]!, /native backend unavailable .*using the reference backend/);
-    assert.throws(() => selectBackend('native'), (e: unknown) => e instanceof InputError && /backend 'native' is unavailable/.test(e.message));
-  });
-});
-
-describe('native backend: argument checks throw instead of crashing', { skip }, () => {
+describe('native backend: argument checks throw instead of crashing', () => {
   const oneLine = (re: RegExp) => (e: unknown) => e instanceof InputError && re.test(e.message) && !e.message.includes('\n');
 
   it('rejects Float64Array buffers: it computes in float32 only', () => {

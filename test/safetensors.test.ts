@@ -207,7 +207,7 @@ describe('decodeSafetensors errors', () => {
 
   it('header not UTF-8, not JSON, not an object', () => {
     assert.equal(decodeError(concat(hex('0200000000000000'), hex('c328'))), `${FILE}: header is not valid UTF-8`);
-    assert.equal(decodeError(rawFile('{"a": ')), `${FILE}: header is not valid JSON`);
+    assert.equal(decodeError(rawFile('{"a": ')), `${FILE}: header: not valid JSON (unexpected end at column 7)`);
     assert.equal(decodeError(rawFile('[1,2]')), `${FILE}: header is not a JSON object, got [1,2]`);
     assert.equal(decodeError(rawFile('null')), `${FILE}: header is not a JSON object, got null`);
   });

@@ -192,7 +192,7 @@ test('the plain byte layout loads as ByteLevelTokenizer; extra special tokens ma
 
 test('malformed tokenizer.json files give one-line FormatErrors naming file and field', () => {
   const cases: [string, (j: Json) => unknown, string][] = [
-    ['not JSON', () => '{"model": ', 'not valid JSON'],
+    ['not JSON', () => '{"model": ', 'not valid JSON (unexpected end at column 11)'],
     ['array', () => [], 'expected a JSON object at the top level'],
     ['no model', (j) => void delete j['model'], 'missing field "model"'],
     ['WordPiece', (j) => void (j['model'].type = 'WordPiece'), 'model.type "WordPiece" is not supported (only "BPE")'],
@@ -201,7 +201,10 @@ test('malformed tokenizer.json files give one-line FormatErrors naming file and 
     ['merge not a pair', (j) => void (j['model'].merges = ['Ġt']), 'model.merges[0] "Ġt" is not a pair of tokens ("left right" or ["left", "right"])'],
     ['merges missing', (j) => void delete j['model'].merges, 'model.merges must be an array'],
     ['vocab missing', (j) => void delete j['model'].vocab, 'model.vocab must be an object mapping token strings to ids'],
-    ['vocab negative id', (j) => void (j['model'].vocab['a'] = -1), 'model.vocab "a" has id -1, expected a non-negative integer'],
+    ['vocab negative id', (j) => void (j['model'].vocab['a'] = -1), 'model.vocab "a" has id -1, expected an integer in [0, 2097152)'],
+    // 2^32 − 1 is a property name, not an array index: it would make no table entry and vanish.
+    ['vocab id 2^32 - 1', (j) => void (j['model'].vocab['zz'] = 4294967295), 'model.vocab "zz" has id 4294967295, expected an integer in [0, 2097152)'],
+    ['vocab id 2^21', (j) => void (j['model'].vocab['zz'] = 2 ** 21), 'model.vocab "zz" has id 2097152, expected an integer in [0, 2097152)'],
     ['vocab wrong id', (j) => void (j['model'].vocab['a'] = 5), 'model.vocab gives id 5 to both "ą" and "a"'],
     ['vocab raw space', (j) => void (j['model'].vocab[' '] = 32), 'model.vocab gives id 32 to both "Ġ" and " "'],
     ['vocab short', (j) => void delete j['model'].vocab['Ġ'], 'no token has id 32: ids must run from 0 to 257 without gaps'],
@@ -226,8 +229,20 @@ test('malformed tokenizer.json files give one-line FormatErrors naming file and 
     [
       'added no id',
       (j) => void delete j['added_tokens'][1].id,
-      'added_tokens[1] needs a non-negative integer "id" and a string "content"',
+      'added_tokens[1] has id nothing, expected an integer in [0, 2097152)',
     ],
+    [
+      'EOS id 1e15',
+      (j) => void (j['added_tokens'][1].id = 1e15),
+      'added_tokens[1] has id 1000000000000000, expected an integer in [0, 2097152)',
+    ],
+    ['added content not a string', (j) => void (j['added_tokens'][0].content = ['<s>']), 'added_tokens[0] needs a string "content", got ["<s>"]'],
+    [
+      'added not an object',
+      (j) => void (j['added_tokens'][0] = 7),
+      'added_tokens[0] must be an object, got 7',
+    ],
+    ['merges longer than any vocabulary', (j) => void (j['model'].merges = new Array(2 ** 21 + 1).fill('a b')), 'model.merges has 2097153 entries, more than the limit of 2097152'],
     ['added moved', (j) => void (j['added_tokens'][0].id = 300), 'no token has id 256: ids must run from 0 to 300 without gaps'],
     [
       'added clashes with vocab',

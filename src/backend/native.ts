@@ -46,6 +46,8 @@ export interface NativeAddon {
   isa(): string;
   setIsa(name: string): string;
   peakFlops(seconds: number, threads: number): number;
+  /** SHA-256 of the sources the addon was compiled from (native/source-hash.mjs). */
+  sourceHash(): string;
 }
 
 /** B, Tq, Tk, kvStride, H, Dh, window (−1 = none), softmax, slopes, bias. */

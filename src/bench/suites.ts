@@ -1,6 +1,6 @@
 // The benchmarks of `swat bench`: peak FLOP/s, matrix multiply, windowed attention, full training steps
-// and decoding. Each returns plain JSON; ratios (to the measured peak, to the reference backend, to the
-// issue's PyTorch baseline) are computed from numbers measured in the same run.
+// and decoding. Each returns plain JSON; ratios (to the measured peak, to the reference backend, to a
+// PyTorch implementation of the same training step) are computed from numbers measured in the same run.
 
 import { availableParallelism } from 'node:os';
 import type { AttentionShape, Backend } from '../backend/backend.js';
@@ -10,7 +10,9 @@ import { prefill } from '../infer/generate.js';
 import { KvCache } from '../model/cache.js';
 import { SwatModel } from '../model/model.js';
 import { Rng } from '../random.js';
+import { AdamW, clipGradients } from '../train/optimizer.js';
 import { type ThreadedBackend, fillRandom, isThreaded, measure, profiled, residentBytes } from './measure.js';
+import { type PytorchTrainResult, pytorchTrainBaseline } from './pytorch.js';
 
 /** The anchor configuration of the native-backend issue. */
 export interface AnchorOptions {
@@ -24,10 +26,6 @@ export interface AnchorOptions {
 }
 
 export const ANCHOR: AnchorOptions = { layers: 4, dim: 256, heads: 4, vocabSize: 8192, seqLen: 512, batch: 8, window: 128 };
-
-/** A plain PyTorch fp32 implementation of the anchor model trains at 1,500–1,900 tokens/s on the 2-core
- *  development machine (figure from the native-backend issue); the midpoint is the baseline ratio. */
-export const PYTORCH_ANCHOR_TOKENS_PER_S = 1700;
 
 export function anchorConfig(a: AnchorOptions): SwatConfig {
   return makeConfig({ vocabSize: a.vocabSize, layers: a.layers, dim: a.dim, heads: a.heads, window: a.window });
@@ -213,7 +211,6 @@ export interface TrainBenchResult {
   parameters: number;
   gflops: number;
   percent_of_peak: number | null;
-  vs_pytorch_baseline: number;
   /** Seconds per op in one training step, when profiled. */
   breakdown?: Record<string, { seconds: number; calls: number; percent: number }>;
 }
@@ -223,19 +220,18 @@ export function benchTrain(be: Backend, a: AnchorOptions, steps: number, profile
   const prof = profiled(be);
   const model = SwatModel.create(config, profile ? prof.backend : be, 0);
   const grads = model.zerosLike();
-  const m = model.zerosLike();
-  const v = model.zerosLike();
+  const adam = new AdamW(model.backend, model.zerosLike(), model.zerosLike(), { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
   const rng = new Rng(1);
   const N = a.batch * a.seqLen;
   const inputs = Int32Array.from({ length: N }, () => rng.int(a.vocabSize));
   const targets = Int32Array.from({ length: N }, () => rng.int(a.vocabSize));
-  let stepNo = 0;
+  // The trainer's step (and the PyTorch baseline's): forward, backward, clipping at 1, AdamW.
   const step = () => {
     grads.flat.fill(0);
     model.forward(inputs, targets, a.batch, a.seqLen);
     model.backward(targets, grads);
-    model.backend.sumSquares(grads.flat, grads.flat.length);
-    model.backend.adamw(model.params.flat, grads.flat, m.flat, v.flat, grads.flat.length, { lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: ++stepNo });
+    clipGradients(model.backend, grads, 1);
+    adam.update(model.params, grads, 1e-4);
   };
   step(); // warm-up: allocations, page faults, thread start
   prof.reset();
@@ -254,7 +250,6 @@ export function benchTrain(be: Backend, a: AnchorOptions, steps: number, profile
     parameters: model.parameterCount,
     gflops,
     percent_of_peak: peak ? (100 * gflops) / peak : null,
-    vs_pytorch_baseline: N / stepS / PYTORCH_ANCHOR_TOKENS_PER_S,
   };
   if (profile) {
     const total = stepS * steps;
@@ -262,6 +257,34 @@ export function benchTrain(be: Backend, a: AnchorOptions, steps: number, profile
       .map(([op, r]) => [op, { seconds: r.seconds / steps, calls: r.calls / steps, percent: (100 * r.seconds) / total }]));
   }
   return result;
+}
+
+export interface TrainComparison extends TrainBenchResult {
+  /** The PyTorch implementation of the same step, measured in the same run; null when not. */
+  pytorch: PytorchTrainResult | null;
+  /** Why no PyTorch baseline was measured (no Python, no torch); null when it was. */
+  pytorch_unavailable: string | null;
+  /** This backend's tokens/s over PyTorch's, both measured in this run; null without a baseline. */
+  vs_pytorch: number | null;
+  /** Interleaved rounds (backend, then PyTorch) whose fastest result each side keeps. */
+  rounds: number;
+}
+
+/** benchTrain and the PyTorch baseline (tools/pytorch/bench_train.py run by `python`: same config, batch,
+ *  length, step count and thread count) in interleaved rounds, each side keeping its fastest round: load
+ *  from other work on a shared machine only ever slows a round down, and interleaving exposes both sides to
+ *  the same drifts. Without a baseline, one round of the backend alone. */
+export function benchTrainAgainstPytorch(be: Backend, a: AnchorOptions, steps: number, profile: boolean, python: string, rounds = 2): TrainComparison {
+  let best: TrainBenchResult | null = null;
+  let baseline: PytorchTrainResult | null = null;
+  for (let round = 0; round < rounds; round++) {
+    const r = benchTrain(be, a, steps, profile);
+    if (!best || r.tokens_per_s > best.tokens_per_s) best = r;
+    const b = pytorchTrainBaseline(python, anchorConfig(a), a.batch, a.seqLen, steps, r.threads);
+    if ('unavailable' in b) return { ...best, pytorch: null, pytorch_unavailable: b.unavailable, vs_pytorch: null, rounds: round + 1 };
+    if (!baseline || b.measured.tokens_per_s > baseline.tokens_per_s) baseline = b.measured;
+  }
+  return { ...best!, pytorch: baseline, pytorch_unavailable: null, vs_pytorch: best!.tokens_per_s / baseline!.tokens_per_s, rounds };
 }
 
 export interface DecodeRow {

@@ -44,7 +44,8 @@ export function tokenizerFromArgs(v: Parsed): Tokenizer | null {
 
 export function configFromArgs(v: Parsed, tokenizer: Tokenizer | null): SwatConfig {
   const windowArg = str(v, 'window')!;
-  const vocab = posInt(v, 'vocab-size') ?? tokenizer?.vocabSize;
+  // A vocabulary learned from the data ('bpe', swat train) may have fewer tokens than --vocab-size asked for.
+  const vocab = (str(v, 'tokenizer') === 'bpe' ? undefined : posInt(v, 'vocab-size')) ?? tokenizer?.vocabSize;
   if (vocab === undefined) throw new InputError('--vocab-size is required without a tokenizer');
   if (tokenizer && vocab < tokenizer.vocabSize) {
     throw new InputError(`--vocab-size ${vocab} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);

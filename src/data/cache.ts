@@ -5,11 +5,14 @@
 // the resolved source paths in order and the UTF-8 policy. An entry holds
 //   tokens-<gen>.bin     every document's ids followed by EOS, concatenated (token-file.ts: 16 or 32 bit);
 //   documents-<gen>.bin  the document boundaries: D float64 start offsets, then D uint32 split hashes;
-//   manifest.json        what the files are: sources (path, size, mtime, SHA-256, documents), tokenizer,
-//                        dtype, counts, the file names above, and the train/validation split last used.
-// Reuse: the manifest must name this tokenizer and exactly these source files, the data files must have their
-// recorded sizes, and every source must have its recorded size and mtime, or else the same SHA-256 (a touched
-// but unchanged file is re-hashed, not re-tokenized). Anything else rebuilds, and says why.
+//   manifest.json        what the files are: sources (path, size, mtime, ctime, SHA-256, documents), tokenizer,
+//                        dtype, counts, the file names above with their SHA-256, and the train/validation
+//                        split last used.
+// Reuse: the manifest must be well-formed, name this tokenizer and exactly these source files; the data files
+// must have their recorded sizes and SHA-256 (a flipped byte is caught: hardware SHA-256 reads over 1 GB/s,
+// small beside tokenizing or training); every source must have its recorded size, mtime and ctime, or else
+// the same SHA-256 (a touched but unchanged file is re-hashed, not re-tokenized; ctime catches an edit whose
+// mtime was put back, as only the kernel sets it). Anything else rebuilds, and says why.
 //
 // Crash safety: the token file is written under a temporary name, fsynced and renamed to a new generation's
 // name; the documents file and then manifest.json are written with writeFileAtomic. manifest.json is the
@@ -26,6 +29,8 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync,
 import { join, resolve } from 'node:path';
 import { DataError, InputError } from '../errors.js';
 import { recoverDir, writeFileAtomic } from '../io/atomic.js';
+import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
+import { checkedProduct } from '../io/sizes.js';
 import { tokenizerHash } from '../tokenizer/hf-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { builtinCorpusPaths } from './builtin.js';
@@ -36,7 +41,13 @@ import { type TokenDtype, TokenFile, TokenRanges, TokenWriter, bytesPerToken, dt
 
 export const MANIFEST_FILE = 'manifest.json';
 const FORMAT = 'swat-token-cache';
-const VERSION = 1;
+const VERSION = 2;
+
+/** The document table is read whole into one Buffer (12 bytes a document, under Node's 2 GiB file read);
+ *  2^27 = 134 million documents is 1.5 GiB of it. */
+const MAX_DOCUMENTS = 2 ** 27;
+/** Token positions are doubles and file offsets 4 bytes a token: 2^50 tokens keep every offset exact. */
+const MAX_TOKENS = 2 ** 50;
 
 export interface TokenCacheOptions {
   /** Files, directories and globs; empty for the built-in corpus. */
@@ -55,6 +66,7 @@ export interface SourceRecord {
   path: string;
   size: number;
   mtime_ms: number;
+  ctime_ms: number;
   sha256: string;
   documents: number;
 }
@@ -66,8 +78,10 @@ export interface Manifest {
   invalid_utf8: 'skip' | 'latin1';
   dtype: TokenDtype;
   tokens_file: string;
+  tokens_sha256: string;
   tokens: number;
   documents_file: string;
+  documents_sha256: string;
   documents: number;
   sources: SourceRecord[];
   /** Warnings of the build (skipped files and lines), repeated when the cache is reused. */
@@ -93,6 +107,10 @@ export function openTokenCache(opts: TokenCacheOptions): TokenCache {
   if (!(opts.valFraction > 0 && opts.valFraction < 1)) {
     throw new InputError(`val fraction must be in (0, 1), got ${opts.valFraction}`);
   }
+  const tok = opts.tokenizer;
+  if (!(Number.isInteger(tok.eosId) && tok.eosId >= 0 && tok.eosId < tok.vocabSize && tok.vocabSize <= 2 ** 32)) {
+    throw new InputError(`tokenizer: EOS id ${tok.eosId} is not a token of its vocabulary of ${tok.vocabSize}`);
+  }
   const builtin = opts.paths.length === 0;
   const files = builtin ? builtinCorpusPaths() : listSourceFiles(opts.paths);
   const policy = opts.invalidUtf8 ?? (builtin ? 'latin1' : 'skip');
@@ -102,8 +120,9 @@ export function openTokenCache(opts: TokenCacheOptions): TokenCache {
   const dir = join(opts.cacheDir, key);
   recoverDir(dir);
   const warn = opts.warn ?? (() => {});
-  let manifest = readManifest(dir);
-  const stale = manifest === null ? 'no cache yet' : staleReason(dir, manifest, resolved, tokHash);
+  const read = readManifest(dir);
+  let manifest = typeof read === 'string' ? null : read;
+  const stale = typeof read === 'string' ? read : staleReason(dir, read, resolved, tokHash);
   if (stale !== null) {
     manifest = build(dir, files, resolved, policy, opts, tokHash);
   } else {
@@ -133,36 +152,83 @@ export function openTokenCache(opts: TokenCacheOptions): TokenCache {
 
 // ---- reuse ----
 
-function readManifest(dir: string): Manifest | null {
+/** The manifest, or why there is none to use. */
+function readManifest(dir: string): Manifest | string {
   const path = join(dir, MANIFEST_FILE);
-  if (!existsSync(path)) return null;
+  if (!existsSync(path)) return 'no cache yet';
+  let m: unknown;
   try {
-    const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-    return m.format === FORMAT && m.version === VERSION ? m : null;
-  } catch {
-    return null; // unreadable or not JSON: rebuilt, as if absent
+    m = parseJson(readTextFile(path, JSON_LIMITS.manifest, DataError), MANIFEST_FILE, { maxSize: JSON_LIMITS.manifest, error: DataError });
+  } catch (e) {
+    if (e instanceof DataError) return e.message; // "manifest.json: not valid JSON (…)"
+    throw e;
   }
+  const problem = manifestProblem(m as Partial<Manifest>);
+  return problem === null ? (m as Manifest) : `${MANIFEST_FILE} ${problem}`;
 }
 
-/** Why the entry cannot be reused, or null when it can (mtimes of unchanged re-hashed sources refreshed). */
+const isCount = (v: unknown, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
+const isTime = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+const isSha256 = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const isDataFile = (v: unknown, kind: string): boolean => typeof v === 'string' && new RegExp(`^${kind}-[0-9a-f]{8}\\.bin$`).test(v);
+
+/** Why a parsed manifest cannot be used (the first field that is wrong), or null. Only the cache writes
+ *  manifests, so anything else is damage: a rebuild, not an error. File names are checked against the
+ *  pattern the cache uses, so a manifest cannot point outside its folder. */
+function manifestProblem(m: Partial<Manifest> | null): string | null {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'is not a JSON object';
+  if (m.format !== FORMAT || m.version !== VERSION) return 'is from another version of the cache';
+  const s = m.sources;
+  const checks: [string, () => boolean][] = [
+    ['tokenizer', () => isSha256(m.tokenizer?.sha256) && isCount(m.tokenizer?.vocab_size, 2 ** 32) && isCount(m.tokenizer?.eos_id, 2 ** 32)],
+    ['invalid_utf8', () => m.invalid_utf8 === 'skip' || m.invalid_utf8 === 'latin1'],
+    ['dtype', () => m.dtype === 'uint16' || m.dtype === 'uint32'],
+    ['tokens', () => isCount(m.tokens, MAX_TOKENS)],
+    ['tokens_file', () => isDataFile(m.tokens_file, 'tokens') && isSha256(m.tokens_sha256)],
+    ['documents', () => isCount(m.documents, MAX_DOCUMENTS)],
+    ['documents_file', () => isDataFile(m.documents_file, 'documents') && isSha256(m.documents_sha256)],
+    [
+      'sources',
+      () =>
+        Array.isArray(s) &&
+        s.every((x) => typeof x === 'object' && x !== null && typeof x.path === 'string' && isCount(x.size, Number.MAX_SAFE_INTEGER) &&
+          isTime(x.mtime_ms) && isTime(x.ctime_ms) && isSha256(x.sha256) && isCount(x.documents, MAX_DOCUMENTS)),
+    ],
+    ['warnings', () => Array.isArray(m.warnings) && m.warnings.every((w) => typeof w === 'string')],
+    ['split', () => typeof m.split === 'object' && m.split !== null],
+  ];
+  const bad = checks.find(([, ok]) => !ok());
+  return bad === undefined ? null : `has a damaged field "${bad[0]}"`;
+}
+
+/** Why the entry cannot be reused, or null when it can (times of unchanged re-hashed sources refreshed). */
 function staleReason(dir: string, m: Manifest, resolved: string[], tokHash: string): string | null {
-  if (m.tokenizer?.sha256 !== tokHash) return 'the tokenizer changed';
-  if (!Array.isArray(m.sources) || m.sources.length !== resolved.length || m.sources.some((s, i) => s.path !== resolved[i])) {
+  if (m.tokenizer.sha256 !== tokHash) return 'the tokenizer changed';
+  if (m.sources.length !== resolved.length || m.sources.some((s, i) => s.path !== resolved[i])) {
     return 'the list of source files changed';
   }
   const width = bytesPerToken(m.dtype);
-  for (const [name, size] of [[m.tokens_file, m.tokens * width], [m.documents_file, m.documents * 12]] as const) {
-    const st = typeof name === 'string' ? statSync(join(dir, name), { throwIfNoEntry: false }) : undefined;
+  const files: [string, number, string][] = [
+    [m.tokens_file, checkedProduct(m.tokens, width), m.tokens_sha256],
+    [m.documents_file, checkedProduct(m.documents, 12), m.documents_sha256],
+  ];
+  for (const [name, size] of files) {
+    const st = statSync(join(dir, name), { throwIfNoEntry: false });
     if (st === undefined || st.size !== size) return `${name} is missing or has the wrong size`;
   }
   let refreshed = false;
   for (const s of m.sources) {
     const st = statSync(s.path, { throwIfNoEntry: false });
     if (st === undefined) return `${s.path} is gone`;
-    if (st.size === s.size && st.mtimeMs === s.mtime_ms) continue;
+    if (st.size === s.size && st.mtimeMs === s.mtime_ms && st.ctimeMs === s.ctime_ms) continue;
     if (st.size !== s.size || hashFile(s.path) !== s.sha256) return `${s.path} changed`;
     s.mtime_ms = st.mtimeMs;
+    s.ctime_ms = st.ctimeMs;
     refreshed = true;
+  }
+  // Last, as it reads every byte: the data files are what the manifest says they are.
+  for (const [name, , sha256] of files) {
+    if (hashFile(join(dir, name)) !== sha256) return `${name} does not match its checksum`;
   }
   if (refreshed) writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(m, null, 1) + '\n');
   return null;
@@ -191,18 +257,20 @@ function build(dir: string, files: string[], resolved: string[], policy: 'skip' 
     const eos = [tok.eosId];
     files.forEach((file, i) => {
       const info = readSourceFile(file, readOpts, (doc) => {
+        if (starts.length === MAX_DOCUMENTS) throw new DataError(`the corpus has more than ${MAX_DOCUMENTS} documents, the most a token cache holds`);
         starts.push(writer.count);
         hashes.push(fnv1a(doc.text));
         writer.push(tok.encode(doc.text));
         writer.push(eos);
       });
-      sources.push({ path: resolved[i]!, size: info.size, mtime_ms: info.mtimeMs, sha256: info.sha256, documents: info.documents });
+      sources.push({ path: resolved[i]!, size: info.size, mtime_ms: info.mtimeMs, ctime_ms: info.ctimeMs, sha256: info.sha256, documents: info.documents });
       doneBytes += info.size;
       opts.onProgress?.(doneBytes, totalBytes);
     });
     writer.finish();
     closeSync(fd);
     renameSync(temp, join(dir, tokensFile));
+    const table = documentTable(starts, hashes);
     const manifest: Manifest = {
       format: FORMAT,
       version: VERSION,
@@ -210,14 +278,16 @@ function build(dir: string, files: string[], resolved: string[], policy: 'skip' 
       invalid_utf8: policy,
       dtype,
       tokens_file: tokensFile,
+      tokens_sha256: writer.sha256,
       tokens: writer.count,
       documents_file: documentsFile,
+      documents_sha256: createHash('sha256').update(table).digest('hex'),
       documents: starts.length,
       sources,
       warnings,
       split: { val_fraction: opts.valFraction, val_documents: [], single_document_cut: null },
     };
-    writeFileAtomic(join(dir, documentsFile), documentTable(starts, hashes));
+    writeFileAtomic(join(dir, documentsFile), table);
     writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 1) + '\n');
     removeOtherGenerations(dir, gen);
     return manifest;

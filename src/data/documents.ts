@@ -14,6 +14,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from '../errors.js';
+import { JSON_LIMITS, parseJson } from '../io/json.js';
 import { DOCUMENT_EXTENSIONS, listSourceFiles } from './sources.js';
 
 export { DOCUMENT_EXTENSIONS };
@@ -37,6 +38,7 @@ export interface SourceFileInfo {
   readonly path: string;
   readonly size: number;
   readonly mtimeMs: number;
+  readonly ctimeMs: number;
   readonly sha256: string;
   readonly documents: number;
 }
@@ -77,7 +79,7 @@ export function readSourceFile(file: string, opts: ReadOptions, onDocument: (doc
     if (jsonl) parseJsonLines(file, bytes, opts, emit);
     else readTextDocument(file, bytes, opts, emit);
   }
-  return { path: file, size: stat.size, mtimeMs: stat.mtimeMs, sha256: hash.digest('hex'), documents };
+  return { path: file, size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, sha256: hash.digest('hex'), documents };
 }
 
 /** SHA-256 of a file's bytes, read in chunks. */
@@ -218,12 +220,7 @@ class JsonLines {
     const where = `${this.file} line ${lineNo}`;
     const text = decodeUtf8(bytes, where, this.opts);
     if (text === undefined || text.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new DataError(`${where}: not valid JSON`);
-    }
+    const value = parseJson(text, where, { maxSize: JSON_LIMITS.document, error: DataError });
     const body = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['text'] : undefined;
     if (typeof body !== 'string') throw new DataError(`${where}: expected a JSON object with a string "text" field`);
     if (body.length > 0) this.emit({ source: `${this.file}:${lineNo}`, text: body });

@@ -8,6 +8,7 @@
 // `length` and `subarray(begin, end)` (a fresh Int32Array, not a view). Not here: what the ranges are
 // (cache.ts decides the split), file naming and crash safety (cache.ts).
 
+import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { DataError, InputError } from '../errors.js';
@@ -30,11 +31,14 @@ export interface TokenWindows {
   subarray(begin: number, end: number): Int32Array | Uint16Array | Uint32Array;
 }
 
-/** Appends token ids to an open file descriptor through a buffer. */
+/** Appends token ids to an open file descriptor through a buffer, hashing the bytes as they go. */
 export class TokenWriter {
   private readonly buf: Uint16Array | Uint32Array;
   private used = 0;
+  private readonly hash = createHash('sha256');
   count = 0;
+  /** SHA-256 (hex) of the bytes written, once finished. */
+  sha256 = '';
 
   constructor(
     private readonly fd: number,
@@ -56,6 +60,7 @@ export class TokenWriter {
     if (this.used === 0) return;
     const bytes = Buffer.from(this.buf.buffer, 0, this.used * this.buf.BYTES_PER_ELEMENT);
     if (!LITTLE_ENDIAN) (this.dtype === 'uint16' ? bytes.swap16() : bytes.swap32());
+    this.hash.update(bytes);
     let off = 0;
     while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
     if (!LITTLE_ENDIAN) (this.dtype === 'uint16' ? bytes.swap16() : bytes.swap32());
@@ -65,6 +70,7 @@ export class TokenWriter {
   /** Flushes and makes the data durable (the caller closes the descriptor). */
   finish(): void {
     this.flush();
+    this.sha256 = this.hash.digest('hex');
     fsyncSync(this.fd);
   }
 }

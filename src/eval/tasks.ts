@@ -12,7 +12,8 @@
 // Not here: scoring (choice.ts). Files are read whole: these sets are megabytes at most.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { DataError } from '../errors.js';
+import { DataError, showJson } from '../errors.js';
+import { JSON_LIMITS, parseJsonLines } from '../io/json.js';
 
 /** One multiple-choice question: each choice is a context and a continuation whose log-likelihood given
  *  the context is scored; `label` is the index of the correct choice. */
@@ -35,17 +36,9 @@ type Row = Record<string, unknown>;
 /** Non-blank lines of a JSON-lines file as objects, with their 1-based line numbers. */
 export function readJsonLines(file: string): { line: number; row: Row }[] {
   if (!existsSync(file)) throw new DataError(`task file not found: ${file}`);
-  const out: { line: number; row: Row }[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
-    if (!text.trim()) return;
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch {
-      throw new DataError(`${file} line ${i + 1}: not valid JSON`);
-    }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DataError(`${file} line ${i + 1}: expected a JSON object`);
-    out.push({ line: i + 1, row: v as Row });
+  const out = parseJsonLines(readFileSync(file, 'utf8'), file, { maxSize: JSON_LIMITS.line, error: DataError }).map(({ line, value }) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DataError(`${file} line ${line}: expected a JSON object`);
+    return { line, row: value as Row };
   });
   if (out.length === 0) throw new DataError(`${file}: no items`);
   return out;
@@ -64,8 +57,8 @@ class Fields {
   constructor(private readonly file: string, private readonly line: number, private readonly row: Row) {}
 
   private fail(field: string, expected: string): never {
-    const v = JSON.stringify(this.row[field]);
-    throw new DataError(`${this.file} line ${this.line}: field "${field}" is ${v === undefined ? 'missing' : (v.length > 40 ? v.slice(0, 40) + '…' : v)}, expected ${expected}`);
+    const v = this.row[field];
+    throw new DataError(`${this.file} line ${this.line}: field "${field}" is ${v === undefined ? 'missing' : showJson(v, 40)}, expected ${expected}`);
   }
 
   has(field: string): boolean {

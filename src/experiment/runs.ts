@@ -5,15 +5,18 @@
 //
 // Not here: what to train (studies/), how to train (train/trainer.ts).
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttentionActivation, Backend } from '../backend/backend.js';
 import { makeConfig } from '../config.js';
-import { ConfigError, FormatError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { JSON_LIMITS, readJsonFile } from '../io/json.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { DirLock } from '../io/lock.js';
 import { SwatModel } from '../model/model.js';
 import { loadModel } from '../model/store.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { type TrainData, type TrainOptions, METRICS_FILE, STATE_FILE, Trainer } from '../train/trainer.js';
+import { type TrainData, type TrainOptions, Trainer, readTrainerState } from '../train/trainer.js';
 import type { Preset } from './presets.js';
 
 export interface RunSpec {
@@ -93,67 +96,44 @@ export function ensureRun(ctx: RunContext, s: RunSpec): TrainedRun {
   const { preset: p, backend } = ctx;
   const dir = runDir(ctx.outDir, p, s);
   const id = identity(p, s);
-  let trainer: Trainer;
-  if (Trainer.hasCheckpoint(dir)) {
-    const runFile = join(dir, RUN_FILE);
+  const runFile = join(dir, RUN_FILE);
+  const state = readTrainerState(dir);
+  if (state !== null) {
     if (existsSync(runFile) && readFileSync(runFile, 'utf8') !== id) {
       throw new ConfigError(`${runFile}: this run directory was made with other settings; use another --out or remove it`);
     }
-    const state = readState(dir);
     if (state.step >= p.steps) {
       const { model } = loadModel(dir, backend);
       return { spec: s, dir, model, step: state.step, trainSeconds: state.elapsed };
     }
-    trainer = Trainer.resume(dir, backend, ctx.data(), { maxSteps: p.steps });
-    ctx.log(`${s.label}: resuming ${dir} at step ${trainer.step} of ${p.steps}`);
-  } else {
-    trainer = Trainer.start(newModel(p, s, ctx.tokenizer, backend), ctx.tokenizer, ctx.data(), trainOptions(p, s), dir);
-    ctx.log(`${s.label}: training ${dir} (${p.steps} steps of ${trainer.options.batchSize} × ${s.seqLen} tokens)`);
   }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, RUN_FILE), id);
-  let lastLoss = 0;
-  trainer.run((e) => {
-    if (e.kind === 'step') {
-      lastLoss = e.loss;
-      ctx.progress(e.step, e.maxSteps, `${s.label}: loss ${e.loss.toFixed(3)} ${Math.round(e.tokensPerSecond)} tok/s`);
-    } else if (e.kind === 'eval') {
-      ctx.log(`${s.label}: step ${e.step} validation loss ${e.valLoss.toFixed(4)} (train ${lastLoss.toFixed(4)})`);
-    }
-  });
-  return { spec: s, dir, model: trainer.model, step: trainer.step, trainSeconds: readState(dir).elapsed };
-}
-
-/** The checkpoint's step and training seconds (the trainer validates the rest when it resumes). */
-function readState(dir: string): { step: number; elapsed: number } {
-  const file = join(dir, STATE_FILE);
+  const lock = DirLock.acquire(dir, 'swat experiment');
   try {
-    const s = JSON.parse(readFileSync(file, 'utf8')) as { step: unknown; elapsed: unknown };
-    if (Number.isInteger(s.step) && typeof s.elapsed === 'number') return { step: s.step as number, elapsed: s.elapsed };
-  } catch {
-    // reported below
+    let trainer: Trainer;
+    if (Trainer.hasCheckpoint(dir)) {
+      trainer = Trainer.resume(lock, backend, ctx.data(), { maxSteps: p.steps });
+      ctx.log(`${s.label}: resuming ${dir} at step ${trainer.step} of ${p.steps}`);
+    } else {
+      trainer = Trainer.start(newModel(p, s, ctx.tokenizer, backend), ctx.tokenizer, ctx.data(), trainOptions(p, s), lock);
+      ctx.log(`${s.label}: training ${dir} (${p.steps} steps of ${trainer.options.batchSize} × ${s.seqLen} tokens)`);
+    }
+    writeFileAtomic(runFile, id);
+    let lastLoss = 0;
+    trainer.run((e) => {
+      if (e.kind === 'step') {
+        lastLoss = e.loss;
+        ctx.progress(e.step, e.maxSteps, `${s.label}: loss ${e.loss.toFixed(3)} ${Math.round(e.tokensPerSecond)} tok/s`);
+      } else if (e.kind === 'eval') {
+        ctx.log(`${s.label}: step ${e.step} validation loss ${e.valLoss.toFixed(4)} (train ${lastLoss.toFixed(4)})`);
+      }
+    });
+    return { spec: s, dir, model: trainer.model, step: trainer.step, trainSeconds: readTrainerState(dir)!.elapsed };
+  } finally {
+    lock.release();
   }
-  throw new FormatError(`${file}: not a readable trainer state (remove the run directory to retrain it)`);
 }
 
-export interface Curve {
-  train: [number, number][];
-  val: [number, number][];
-}
-
-/** Training and validation loss by step, from the run's metrics log. */
-export function readCurve(dir: string): Curve {
-  const file = join(dir, METRICS_FILE);
-  const out: Curve = { train: [], val: [] };
-  if (!existsSync(file)) return out;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const m = JSON.parse(line) as { step: number; loss?: number; val_loss?: number };
-    if (m.loss !== undefined) out.train.push([m.step, m.loss]);
-    if (m.val_loss !== undefined) out.val.push([m.step, m.val_loss]);
-  }
-  return out;
-}
+export { type Curve, readCurve } from '../train/metrics.js';
 
 /** `compute()`'s result, cached in the run directory for this step and key (evaluations are deterministic
  *  for a given checkpoint, so a re-run of a study only evaluates what is new). */
@@ -162,7 +142,7 @@ export function cachedEval<T>(run: TrainedRun, key: string, compute: () => T): T
   let cache: { step: number; results: Record<string, unknown> } = { step: run.step, results: {} };
   if (existsSync(file)) {
     try {
-      const c = JSON.parse(readFileSync(file, 'utf8')) as typeof cache;
+      const c = readJsonFile(file, { maxSize: JSON_LIMITS.results }) as typeof cache;
       if (c.step === run.step) cache = c;
     } catch {
       // A damaged cache is only a lost speed-up: recompute.
@@ -171,6 +151,6 @@ export function cachedEval<T>(run: TrainedRun, key: string, compute: () => T): T
   if (key in cache.results) return cache.results[key] as T;
   const value = compute();
   cache.results[key] = value;
-  writeFileSync(file, JSON.stringify(cache));
+  writeFileAtomic(file, JSON.stringify(cache));
   return value;
 }

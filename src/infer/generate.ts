@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import { KvCache } from '../model/cache.js';
 import type { SwatModel } from '../model/model.js';
 import { checkIds } from '../model/params.js';
-import { type SamplingOptions, DEFAULT_SAMPLING } from './sample.js';
+import { type SamplingOptions, DEFAULT_SAMPLING, checkFiniteOutput } from './sample.js';
 import { Stream, advance } from './stream.js';
 
 export const DEFAULT_PREFILL_CHUNK = 256;
@@ -59,6 +59,7 @@ export function scoreTokens(model: SwatModel, ids: readonly number[], chunk = DE
     const logits = model.forwardCached(part, 1, cache, 'all');
     const losses = model.backend.alloc(part.length);
     model.backend.crossEntropyForward(losses, logits, targets, part.length, V);
+    checkFiniteOutput(losses, 'loss');
     for (const l of losses) out.push(-l);
   }
   return out;

@@ -6,7 +6,7 @@
 
 import { InputError } from '../errors.js';
 import type { Rng } from '../random.js';
-import type { Floats } from '../tensor.js';
+import { type Floats, firstNonFinite } from '../tensor.js';
 
 export interface SamplingOptions {
   /** Always take the most likely token; temperature 0 means the same (the OpenAI convention). */
@@ -123,6 +123,7 @@ export function candidates(w: Float64Array, o: SamplingOptions): number[] | null
 /** The next token. `recent` holds the latest ids the repetition penalty looks at. Candidates are drawn in
  *  id order with their tempered weights. */
 export function sampleToken(logits: Floats, o: SamplingOptions, rng: Rng, recent: ArrayLike<number> = []): number {
+  checkFiniteOutput(logits, 'logit');
   const row = penalised(logits, o.repetitionPenalty, recent);
   if (o.greedy || o.temperature === 0) return argmax(row);
   const w = temperedWeights(row, o.temperature);
@@ -146,4 +147,11 @@ export function temperedWeights(row: Floats, temperature: number): Float64Array 
   const w = new Float64Array(row.length);
   for (let i = 0; i < row.length; i++) w[i] = Math.exp((row[i]! - max) / temperature);
   return w;
+}
+
+/** Finite weights can still overflow float32 on the way to the logits (weights near 3e38): a NaN would be
+ *  sampled as no token at all and printed as null. Refuse it in one line instead. */
+export function checkFiniteOutput(values: ArrayLike<number>, what: string): void {
+  const i = firstNonFinite(values);
+  if (i >= 0) throw new InputError(`the model computed a non-finite ${what} (${values[i]} at index ${i}): its weights overflow float32`);
 }

@@ -5,15 +5,20 @@
 // padded with spaces to a multiple of 8 (so the data starts 8-aligned), then the data buffer; offsets are
 // relative to the start of that buffer. Tensors are laid out in the order given, back to back.
 //
-// Writes F32 only (SWAT.md §2: weights are stored as F32). Reads F32, F16, BF16 and F64, all returned as
-// Float32Array. Every header field is checked against the bytes before any tensor is built, so a damaged or
-// cut-short file is a one-line FormatError naming the file, never a wrong tensor or a RangeError.
-// Deliberately not here: integer or bool dtypes, memory mapping, lazy loading of single tensors.
+// Writes F32 only (SWAT.md §2: weights are stored as F32). Reads F32, F16, BF16 and F64 as float values,
+// from memory (decodeSafetensors) or from a file header first and then tensor by tensor into the caller's
+// buffers (SafetensorsReader). Every header field is checked against the file's size before any tensor is
+// built — the header's length and JSON bounded, sizes computed overflow-safely — so a damaged, cut-short or
+// hostile file is a one-line FormatError naming the file, never a wrong tensor, a RangeError or a huge
+// allocation. Deliberately not here: integer or bool dtypes, memory mapping, what tensors a model needs.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { FormatError, InputError } from '../errors.js';
+import { FormatError, InputError, showJson } from '../errors.js';
+import { type Floats, firstNonFinite } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
+import { parseJson } from './json.js';
+import { MAX_ARRAY_ELEMENTS, checkedProduct } from './sizes.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';
 
@@ -76,20 +81,20 @@ export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, 
 function metadataJson(metadata: Record<string, string>): string {
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') {
-      throw new InputError(`encodeSafetensors: metadata ${JSON.stringify(key)} must be a string, got ${show(value)}`);
+      throw new InputError(`encodeSafetensors: metadata ${showJson(key)} must be a string, got ${showJson(value)}`);
     }
   }
   return JSON.stringify(metadata);
 }
 
 function checkWritable(name: string, t: F32Tensor): void {
-  const where = `encodeSafetensors: tensor ${JSON.stringify(name)}`;
+  const where = `encodeSafetensors: tensor ${showJson(name)}`;
   if (name === METADATA_KEY) throw new InputError(`encodeSafetensors: tensor name ${METADATA_KEY} is reserved`);
   if (!(t.data instanceof Float32Array)) throw new InputError(`${where}: data must be a Float32Array`);
-  const size = shapeSizeOrNull(t.shape);
-  if (size === null) throw new InputError(`${where}: shape must be non-negative integers, got ${show(t.shape)}`);
+  if (!isShape(t.shape)) throw new InputError(`${where}: shape must be non-negative integers, got ${showJson(t.shape)}`);
+  const size = checkedProduct(...t.shape);
   if (size !== t.data.length) {
-    throw new InputError(`${where}: shape ${show(t.shape)} needs ${size} values, data has ${t.data.length}`);
+    throw new InputError(`${where}: shape ${showJson(t.shape)} needs ${size} values, data has ${t.data.length}`);
   }
 }
 
@@ -109,56 +114,41 @@ export function writeSafetensorsFile(path: string, tensors: TensorSet, metadata?
 
 // ---------------------------------------------------------------------------------------------- reading
 
-interface Entry {
+/** The largest header accepted: the format's own limit (the reference implementation refuses more), which
+ *  also bounds what a hostile header length can make us read. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+/** Where one tensor's bytes are in the data buffer, as the header states it (checked against the file). */
+export interface TensorEntry {
   name: string;
   dtype: SafetensorsDtype;
   shape: number[];
+  /** Values: the product of the shape. */
+  size: number;
   begin: number;
   end: number;
 }
 
-/** Reads a safetensors file; `path` names the file in errors. */
-export function readSafetensorsFile(path: string): DecodedSafetensors {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new InputError(`${path}: cannot read safetensors file (${code})`);
-  }
-  return decodeSafetensors(bytes, path);
-}
-
-/** Decodes a whole safetensors file held in memory. F32 tensors whose bytes are 4-aligned in `bytes` are
- *  views of it (no copy: weights can be large); every other tensor is a fresh array. */
-export function decodeSafetensors(bytes: Buffer | Uint8Array, fileName: string): DecodedSafetensors {
-  const fail = (problem: string): never => {
-    throw new FormatError(`${fileName}: ${problem}`);
-  };
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.length - 8)) {
-    fail(`header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`);
-  }
-  const dataStart = 8 + Number(headerLength);
-  const header = parseHeader(bytes.subarray(8, dataStart), fail);
-  const metadata = parseMetadata(header[METADATA_KEY], fail);
-  const entries = Object.entries(header)
-    .filter(([name]) => name !== METADATA_KEY)
-    .map(([name, info]) => parseEntry(name, info, fail));
-  checkLayout(entries, bytes.length - dataStart, fail);
-  const tensors = new Map<string, DecodedTensor>();
-  for (const e of entries) {
-    const data = toF32(bytes, dataStart + e.begin, dataStart + e.end, e.dtype);
-    tensors.set(e.name, { data, shape: e.shape, dtype: e.dtype });
-  }
-  return { tensors, metadata };
-}
-
 type Fail = (problem: string) => never;
 
-function parseHeader(raw: Uint8Array, fail: Fail): Record<string, unknown> {
+function failer(fileName: string): Fail {
+  return (problem) => {
+    throw new FormatError(`${fileName}: ${problem}`);
+  };
+}
+
+/** Checks the 8-byte header length against the file size and the format's limit; returns it. */
+function headerLength(prefix: Uint8Array, fileSize: number, fail: Fail): number {
+  if (fileSize < 8) fail(`file is ${fileSize} bytes, too short for the 8-byte header length`);
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileSize - 8)) fail(`header length ${n} runs past the end of the file (${fileSize} bytes)`);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} is more than the ${MAX_HEADER_BYTES} bytes the format allows`);
+  return Number(n);
+}
+
+/** The tensor entries (in file order) and metadata of a header, checked against a data buffer of
+ *  `dataLength` bytes: nothing here allocates more than the header's own size. */
+function parseHeader(raw: Uint8Array, dataLength: number, fail: Fail): { entries: TensorEntry[]; metadata: Record<string, string> } {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -167,49 +157,55 @@ function parseHeader(raw: Uint8Array, fail: Fail): Record<string, unknown> {
   }
   let header: unknown;
   try {
-    header = JSON.parse(text);
-  } catch {
-    // JSON.parse's own message quotes the input, which may span lines: keep the error to one line.
-    return fail('header is not valid JSON');
+    header = parseJson(text, 'header', { maxSize: MAX_HEADER_BYTES });
+  } catch (e) {
+    return fail((e as Error).message);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    fail(`header is not a JSON object, got ${show(header)}`);
+    fail(`header is not a JSON object, got ${showJson(header)}`);
   }
-  return header as Record<string, unknown>;
+  const h = header as Record<string, unknown>;
+  const metadata = parseMetadata(h[METADATA_KEY], fail);
+  const entries = Object.entries(h)
+    .filter(([name]) => name !== METADATA_KEY)
+    .map(([name, info]) => parseEntry(name, info, fail));
+  checkLayout(entries, dataLength, fail);
+  return { entries, metadata };
 }
 
 function parseMetadata(raw: unknown, fail: Fail): Record<string, string> {
   if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) fail(`${METADATA_KEY} must be an object, got ${show(raw)}`);
+  if (typeof raw !== 'object' || Array.isArray(raw)) fail(`${METADATA_KEY} must be an object, got ${showJson(raw)}`);
   const entries = Object.entries(raw as Record<string, unknown>);
   for (const [key, value] of entries) {
-    if (typeof value !== 'string') fail(`${METADATA_KEY} ${JSON.stringify(key)} must be a string, got ${show(value)}`);
+    if (typeof value !== 'string') fail(`${METADATA_KEY} ${showJson(key)} must be a string, got ${showJson(value)}`);
   }
   // fromEntries defines properties, so even a key named "__proto__" survives as data.
   return Object.fromEntries(entries) as Record<string, string>;
 }
 
-function parseEntry(name: string, info: unknown, fail: Fail): Entry {
-  const where = `tensor ${JSON.stringify(name)}`;
+function parseEntry(name: string, info: unknown, fail: Fail): TensorEntry {
+  const where = `tensor ${showJson(name)}`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) {
-    fail(`${where}: entry must be an object, got ${show(info)}`);
+    fail(`${where}: entry must be an object, got ${showJson(info)}`);
   }
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
-    fail(`${where}: unknown dtype ${show(dtype)} (expected F32, F16, BF16 or F64)`);
+    fail(`${where}: unknown dtype ${showJson(dtype)} (expected F32, F16, BF16 or F64)`);
   }
-  const size = Array.isArray(shape) ? shapeSizeOrNull(shape) : null;
-  if (size === null) fail(`${where}: shape must be an array of non-negative integers, got ${show(shape)}`);
+  if (!isShape(shape)) fail(`${where}: shape must be an array of non-negative integers, got ${showJson(shape)}`);
   if (!isOffsetPair(offsets)) {
-    fail(`${where}: data_offsets must be [begin, end] with integers 0 <= begin <= end, got ${show(offsets)}`);
+    fail(`${where}: data_offsets must be [begin, end] with integers 0 <= begin <= end, got ${showJson(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
-  const needed = (size as number) * DTYPE_BYTES[dtype as SafetensorsDtype];
+  const size = checkedProduct(...(shape as number[]));
+  const needed = checkedProduct(size, DTYPE_BYTES[dtype as SafetensorsDtype]);
   if (end - begin !== needed) {
-    const have = `data_offsets ${show(offsets)} hold ${end - begin} bytes`;
-    fail(`${where}: ${have}, shape ${show(shape)} of ${dtype} needs ${needed}`);
+    const have = `data_offsets ${showJson(offsets)} hold ${end - begin} bytes`;
+    fail(`${where}: ${have}, shape ${showJson(shape)} of ${dtype} needs ${needed === Infinity ? 'more than 2^53' : needed}`);
   }
-  return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end };
+  if (size > MAX_ARRAY_ELEMENTS) fail(`${where}: ${size} values, more than one array can hold (${MAX_ARRAY_ELEMENTS})`);
+  return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], size, begin, end };
 }
 
 function isOffsetPair(v: unknown): boolean {
@@ -219,15 +215,16 @@ function isOffsetPair(v: unknown): boolean {
 }
 
 /** The tensors must tile the data buffer exactly: no overlap (two tensors sharing bytes), no gap and no
- *  trailing bytes (unaccounted data is how a wrong offset shows), and nothing past the end (a cut file). */
-function checkLayout(entries: Entry[], dataLength: number, fail: Fail): void {
+ *  trailing bytes (unaccounted data is how a wrong offset shows), and nothing past the end (a cut file).
+ *  Sorts `entries` into file order. */
+function checkLayout(entries: TensorEntry[], dataLength: number, fail: Fail): void {
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
-  let previous: Entry | null = null;
+  let previous: TensorEntry | null = null;
   for (const e of entries) {
     if (previous !== null && e.begin < covered) {
       fail(
-        `tensors ${JSON.stringify(previous.name)} and ${JSON.stringify(e.name)} overlap: ` +
+        `tensors ${showJson(previous.name)} and ${showJson(e.name)} overlap: ` +
           `data_offsets [${previous.begin},${previous.end}] and [${e.begin},${e.end}]`,
       );
     }
@@ -236,50 +233,184 @@ function checkLayout(entries: Entry[], dataLength: number, fail: Fail): void {
     previous = e;
   }
   if (covered > dataLength && previous !== null) {
-    const last = JSON.stringify(previous.name);
+    const last = showJson(previous.name);
     fail(`truncated: tensor ${last} ends at data byte ${covered}, the file holds only ${dataLength} data bytes`);
   }
   if (covered < dataLength) fail(`data bytes [${covered}, ${dataLength}) belong to no tensor`);
 }
 
-// ---------------------------------------------------------------------------------------------- dtypes
+/** Decodes a whole safetensors file held in memory. F32 tensors whose bytes are 4-aligned in `bytes` are
+ *  views of it (no copy: weights can be large); every other tensor is a fresh array. */
+export function decodeSafetensors(bytes: Buffer | Uint8Array, fileName: string): DecodedSafetensors {
+  const fail = failer(fileName);
+  const dataStart = 8 + headerLength(bytes, bytes.length, fail);
+  const { entries, metadata } = parseHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, fail);
+  const tensors = new Map<string, DecodedTensor>();
+  for (const e of entries) {
+    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    const view = e.dtype === 'F32' && HOST_LE && raw.byteOffset % 4 === 0;
+    const data = view ? new Float32Array(raw.buffer, raw.byteOffset, e.size) : new Float32Array(e.size);
+    if (!view) decodeInto(raw, e.dtype, data, 0);
+    tensors.set(e.name, { data, shape: e.shape, dtype: e.dtype });
+  }
+  return { tensors, metadata };
+}
 
-function toF32(bytes: Uint8Array, begin: number, end: number, dtype: SafetensorsDtype): Float32Array {
-  if (dtype === 'F32') return readF32(bytes, begin, end);
-  const n = (end - begin) / DTYPE_BYTES[dtype];
-  const view = new DataView(bytes.buffer, bytes.byteOffset + begin, end - begin);
-  const out = new Float32Array(n);
-  switch (dtype) {
-    case 'F16': {
-      const table = halfTable();
-      for (let i = 0; i < n; i++) out[i] = table[view.getUint16(2 * i, true)]!;
-      return out;
+/** A safetensors file opened for reading tensor by tensor: the header is read and checked against the file
+ *  size first, so a caller can compare names and shapes with what it expects before allocating anything,
+ *  and tensors are then read with positioned reads straight into the caller's buffers (a file larger than
+ *  one Buffer, or than memory twice over, loads). Close it when done. */
+export class SafetensorsReader {
+  /** In file order. */
+  readonly entries: ReadonlyMap<string, TensorEntry>;
+  readonly metadata: Record<string, string>;
+  private fd: number;
+  private readonly dataStart: number;
+
+  private readonly ownsFd: boolean;
+
+  /** Opens and checks the header; InputError when the file cannot be read, FormatError when it is damaged.
+   *  Given `fd`, reads the file already open there (and leaves closing it to the caller). */
+  constructor(readonly path: string, fd?: number) {
+    this.ownsFd = fd === undefined;
+    try {
+      this.fd = fd ?? openSync(path, 'r');
+    } catch (e) {
+      throw new InputError(`${path}: cannot read safetensors file (${(e as NodeJS.ErrnoException).code ?? 'unknown error'})`);
     }
-    case 'BF16': {
-      // bf16 is the top half of an f32: shift the bits back into place (exact, including NaN and ±inf).
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
-      return out;
+    try {
+      const fail = failer(path);
+      const fileSize = fstatSync(this.fd).size;
+      const prefix = this.bytesAt(0, Math.min(8, fileSize));
+      const length = headerLength(prefix, fileSize, fail);
+      this.dataStart = 8 + length;
+      const { entries, metadata } = parseHeader(this.bytesAt(8, length), fileSize - this.dataStart, fail);
+      this.entries = new Map(entries.map((e) => [e.name, e]));
+      this.metadata = metadata;
+    } catch (e) {
+      this.close();
+      throw e;
     }
-    case 'F64':
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
-      return out;
+  }
+
+  /** The values of tensor `name` (converted from its dtype) into `out`, which must have `size` elements. */
+  readInto(name: string, out: Floats): void {
+    const e = this.entries.get(name);
+    if (e === undefined) throw new InputError(`${this.path}: no tensor ${showJson(name)}`);
+    if (out.length !== e.size) throw new InputError(`${this.path}: tensor ${showJson(name)} has ${e.size} values, the buffer ${out.length}`);
+    const width = DTYPE_BYTES[e.dtype];
+    if (e.dtype === 'F32' && HOST_LE && out instanceof Float32Array) {
+      this.readExactly(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), this.dataStart + e.begin);
+      return;
+    }
+    // Other dtypes (and F64 buffers) convert through a bounded scratch buffer.
+    const chunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / width));
+    const scratch = Buffer.allocUnsafe(Math.min(e.size, chunk) * width);
+    for (let at = 0; at < e.size; at += chunk) {
+      const n = Math.min(chunk, e.size - at);
+      const bytes = scratch.subarray(0, n * width);
+      this.readExactly(bytes, this.dataStart + e.begin + at * width);
+      decodeInto(bytes, e.dtype, out, at);
+    }
+  }
+
+  /** Tensor `name` as a fresh Float32Array. */
+  read(name: string): Float32Array {
+    const e = this.entries.get(name);
+    const out = new Float32Array(e?.size ?? 0);
+    this.readInto(name, out);
+    return out;
+  }
+
+  close(): void {
+    if (this.fd >= 0 && this.ownsFd) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private bytesAt(position: number, length: number): Buffer {
+    const out = Buffer.allocUnsafe(length);
+    this.readExactly(out, position);
+    return out;
+  }
+
+  private readExactly(into: Uint8Array, position: number): void {
+    let got = 0;
+    while (got < into.length) {
+      const n = readSync(this.fd, into, got, into.length - got, position + got);
+      if (n === 0) throw new FormatError(`${this.path}: file shrank while being read`);
+      got += n;
+    }
   }
 }
 
-function readF32(bytes: Uint8Array, begin: number, end: number): Float32Array {
-  const n = (end - begin) / 4;
-  const aligned = (bytes.byteOffset + begin) % 4 === 0;
-  if (HOST_LE && aligned) return new Float32Array(bytes.buffer, bytes.byteOffset + begin, n);
-  const out = new Float32Array(n);
-  if (HOST_LE) {
-    // Float32Array views need 4-aligned byte offsets: copy the bytes into a fresh (aligned) array instead.
-    new Uint8Array(out.buffer).set(bytes.subarray(begin, end));
-    return out;
+const READ_CHUNK_BYTES = 1 << 24;
+
+export interface ReadOptions {
+  /** Refuse NaN and ±Infinity (weights and optimiser state must be finite). */
+  finite?: boolean;
+}
+
+/** Reads a safetensors file; `path` names the file in errors. */
+export function readSafetensorsFile(path: string, opts: ReadOptions = {}): DecodedSafetensors {
+  const reader = new SafetensorsReader(path);
+  try {
+    const tensors = new Map<string, DecodedTensor>();
+    for (const e of reader.entries.values()) {
+      const data = reader.read(e.name);
+      if (opts.finite) checkFinite(data, path, e.name);
+      tensors.set(e.name, { data, shape: e.shape, dtype: e.dtype });
+    }
+    return { tensors, metadata: reader.metadata };
+  } finally {
+    reader.close();
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset + begin, end - begin);
-  for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
-  return out;
+}
+
+/** Throws a FormatError naming the file, the tensor and the first value that is NaN or infinite. */
+export function checkFinite(data: Floats, fileName: string, tensor: string): void {
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new FormatError(`${fileName}: tensor ${showJson(tensor)} has a non-finite value (${data[i]}) at index ${i}`);
+}
+
+// ---------------------------------------------------------------------------------------------- dtypes
+
+/** Decodes little-endian `dtype` values from `bytes` into `out` starting at element `at`. */
+function decodeInto(bytes: Uint8Array, dtype: SafetensorsDtype, out: Floats, at: number): void {
+  const n = bytes.length / DTYPE_BYTES[dtype];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  switch (dtype) {
+    case 'F32':
+      if (HOST_LE && out instanceof Float32Array) {
+        // Float32Array views need 4-aligned byte offsets: copy the bytes instead.
+        new Uint8Array(out.buffer, out.byteOffset + 4 * at, bytes.length).set(bytes);
+        return;
+      }
+      for (let i = 0; i < n; i++) out[at + i] = view.getFloat32(4 * i, true);
+      return;
+    case 'F16': {
+      const table = halfTable();
+      for (let i = 0; i < n; i++) out[at + i] = table[view.getUint16(2 * i, true)]!;
+      return;
+    }
+    case 'BF16': {
+      // bf16 is the top half of an f32: shift the bits back into place (exact, including NaN and ±inf).
+      if (out instanceof Float32Array) {
+        const bits = new Uint32Array(out.buffer, out.byteOffset + 4 * at, n);
+        for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+        return;
+      }
+      const f = new Float32Array(1);
+      const b = new Uint32Array(f.buffer);
+      for (let i = 0; i < n; i++) {
+        b[0] = view.getUint16(2 * i, true) << 16;
+        out[at + i] = f[0]!;
+      }
+      return;
+    }
+    case 'F64':
+      for (let i = 0; i < n; i++) out[at + i] = view.getFloat64(8 * i, true);
+      return;
+  }
 }
 
 let halfCache: Float32Array | null = null;
@@ -303,18 +434,6 @@ function halfToNumber(h: number): number {
 
 // ---------------------------------------------------------------------------------------------- helpers
 
-function shapeSizeOrNull(shape: readonly unknown[]): number | null {
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isSafeInteger(d) || (d as number) < 0) return null;
-    n *= d as number;
-  }
-  return n;
-}
-
-/** A value as one short line for an error message (JSON never contains a raw newline). */
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+function isShape(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
 }

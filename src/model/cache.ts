@@ -3,9 +3,15 @@
 // in place and the last ω − 1 are moved to the front only when the buffer is full, so a decode step copies
 // O(d) amortised and the buffer never exceeds 2ω rows (plus one chunk while a long prompt is prefilled).
 // Without a window (full attention) the cache keeps everything and grows: that is the baseline's cost.
+// Every size is checked before it is allocated: one layer's buffer must fit one typed array, and all of
+// them together the machine's memory (a window of a million tokens is a valid config, but not one this
+// machine can decode with).
 
+import { totalmem } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import type { SwatConfig } from '../config.js';
+import { InputError } from '../errors.js';
+import { MAX_ARRAY_ELEMENTS, checkedProduct } from '../io/sizes.js';
 import type { Floats } from '../tensor.js';
 
 export class KvCache {
@@ -35,8 +41,23 @@ export class KvCache {
     this.slack = slack ?? (this.window ?? 0) + 1;
     if (!Number.isInteger(this.slack) || this.slack < 1) throw new Error(`KvCache: slack must be a positive integer, got ${slack}`);
     this.capacity = this.steadyCapacity();
-    this.keys = Array.from({ length: config.num_hidden_layers }, () => backend.alloc(B * this.capacity * this.D));
-    this.values = Array.from({ length: config.num_hidden_layers }, () => backend.alloc(B * this.capacity * this.D));
+    const size = this.checkedSize(config.num_hidden_layers, this.capacity);
+    this.keys = Array.from({ length: config.num_hidden_layers }, () => backend.alloc(size));
+    this.values = Array.from({ length: config.num_hidden_layers }, () => backend.alloc(size));
+  }
+
+  /** Values per layer buffer of `capacity` rows, after checking that they and all 2L buffers fit. */
+  private checkedSize(layers: number, capacity: number): number {
+    const size = checkedProduct(this.B, capacity, this.D);
+    const bytes = checkedProduct(2, layers, size, this.backend.dtype === 'float64' ? 8 : 4);
+    const rows = `${this.B} × ${capacity} rows × width ${this.D}`;
+    if (size > MAX_ARRAY_ELEMENTS) {
+      throw new InputError(`decode cache: ${rows} = ${size} values per layer, more than one buffer holds (${MAX_ARRAY_ELEMENTS})`);
+    }
+    if (bytes > totalmem()) {
+      throw new InputError(`decode cache: ${rows} × ${layers} layers × keys and values = ${bytes} bytes, more than this machine's memory (${totalmem()})`);
+    }
+    return size;
   }
 
   /** Rows kept per layer between steps: what a windowed decode step needs, and room to append. */
@@ -78,10 +99,11 @@ export class KvCache {
   private resize(cap: number, keep: number): void {
     const { B, D } = this;
     const from = this.rows - keep;
+    const size = this.checkedSize(this.keys.length, cap);
     for (const bufs of [this.keys, this.values]) {
       for (let l = 0; l < bufs.length; l++) {
         const old = bufs[l]!;
-        const next = cap === this.capacity ? old : this.backend.alloc(B * cap * D);
+        const next = cap === this.capacity ? old : this.backend.alloc(size);
         for (let b = 0; b < B; b++) {
           const src = (b * this.capacity + from) * D;
           next.set(old.subarray(src, src + keep * D), b * cap * D);

@@ -5,7 +5,7 @@
 // Token strings use GPT-2's byte-to-unicode alphabet, as in tokenizer.json. Not here: training (bpe-train.ts),
 // reading the file (hf-json.ts), SentencePiece vocabularies (sentencepiece.ts).
 
-import { InputError } from '../errors.js';
+import { InputError, showJson } from '../errors.js';
 import { BYTE_TO_UNICODE, type SpecialToken, UNICODE_TO_BYTE } from './byte-level.js';
 import { MergeTable } from './merges.js';
 import { forEachGpt2Piece, utf8Runs } from './pretokenize.js';
@@ -150,7 +150,7 @@ function tokenStringBytes(token: string, id: number): Uint8Array {
   const chars = Array.from(token);
   return Uint8Array.from(chars, (c) => {
     const b = UNICODE_TO_BYTE.get(c);
-    if (b === undefined) throw new InputError(`model.vocab token ${id} ${JSON.stringify(token)} has a character outside the byte-level alphabet`);
+    if (b === undefined) throw new InputError(`model.vocab token ${id} ${showJson(token)} has a character outside the byte-level alphabet`);
     return b;
   });
 }
@@ -161,7 +161,7 @@ function mergeIds(idOf: Map<string, number>, a: string, b: string, rank: number,
   const ic = idOf.get(a + b);
   if (ia === undefined || ib === undefined || ic === undefined) {
     const missing = ia === undefined ? a : ib === undefined ? b : a + b;
-    throw new InputError(`${name}: model.merges[${rank}] ${JSON.stringify(`${a} ${b}`)} needs token ${JSON.stringify(missing)}, which is not in the vocabulary`);
+    throw new InputError(`${name}: model.merges[${rank}] ${showJson(`${a} ${b}`)} needs token ${showJson(missing)}, which is not in the vocabulary`);
   }
   return [ia, ib, ic];
 }

@@ -12,13 +12,14 @@
 // Not here: writing the file (the caller writes the returned string atomically).
 
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FormatError, InputError } from '../errors.js';
+import { FormatError, InputError, showJson } from '../errors.js';
+import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
 import { BYTE_TO_UNICODE, BYTE_VOCAB_SIZE, ByteLevelTokenizer, SPECIAL_TOKENS, type SpecialToken } from './byte-level.js';
 import { ByteLevelBpeTokenizer } from './bpe.js';
 import { METASPACE, SentencePieceBpeTokenizer } from './sentencepiece.js';
-import type { Tokenizer } from './tokenizer.js';
+import { MAX_VOCAB_SIZE, type Tokenizer } from './tokenizer.js';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
 
@@ -42,12 +43,7 @@ export function tokenizerFromJson(text: string, fileName: string): Tokenizer {
   const fail: Fail = (msg) => {
     throw new FormatError(`${fileName}: ${msg}`);
   };
-  let root: unknown;
-  try {
-    root = JSON.parse(text);
-  } catch {
-    return fail('not valid JSON');
-  }
+  const root = parseJson(text, fileName, { maxSize: JSON_LIMITS.tokenizer });
   if (!isObject(root)) return fail('expected a JSON object at the top level');
   const model = checkModel(root['model'], fail);
   const specials = checkAddedTokens(root['added_tokens'], fail);
@@ -77,7 +73,7 @@ export function tokenizerFromJson(text: string, fileName: string): Tokenizer {
     return build(() => new SentencePieceBpeTokenizer({ tokens, merges, specials, unkId, bosId, eosId, name: fileName }));
   }
   return fail(
-    `pre_tokenizer must be {"type": "ByteLevel"} (byte-level BPE), or the file a SentencePiece BPE with byte_fallback; got ${JSON.stringify(root['pre_tokenizer'] ?? null)}`,
+    `pre_tokenizer must be {"type": "ByteLevel"} (byte-level BPE), or the file a SentencePiece BPE with byte_fallback; got ${showJson(root['pre_tokenizer'] ?? null)}`,
   );
 }
 
@@ -86,7 +82,7 @@ export function loadTokenizer(path: string): Tokenizer {
   let file = path;
   try {
     if (statSync(path).isDirectory()) file = join(path, TOKENIZER_FILE);
-    return tokenizerFromJson(readFileSync(file, 'utf8'), file);
+    return tokenizerFromJson(readTextFile(file, JSON_LIMITS.tokenizer), file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`tokenizer not found: ${file}`);
     throw err;
@@ -101,24 +97,32 @@ function checkModel(model: unknown, fail: Fail): Json {
   if (model === undefined) fail('missing field "model"');
   if (!isObject(model)) return fail('"model" must be an object');
   if (model['type'] === undefined) fail('missing field "model.type"');
-  if (model['type'] !== 'BPE') fail(`model.type ${JSON.stringify(model['type'])} is not supported (only "BPE")`);
+  if (model['type'] !== 'BPE') fail(`model.type ${showJson(model['type'])} is not supported (only "BPE")`);
   for (const field of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
     const v = model[field];
-    if (v !== undefined && v !== null && v !== '') fail(`model.${field} ${JSON.stringify(v)} is not supported (expected null)`);
+    if (v !== undefined && v !== null && v !== '') fail(`model.${field} ${showJson(v)} is not supported (expected null)`);
   }
   // ignore_merges: true encodes whole words found in the vocabulary without merging, which we do not do.
   if (model['ignore_merges'] === true) fail('model.ignore_merges true is not supported (expected false)');
   if (model['dropout'] !== undefined && model['dropout'] !== null && model['dropout'] !== 0) {
-    fail(`model.dropout ${JSON.stringify(model['dropout'])} is not supported (expected null)`);
+    fail(`model.dropout ${showJson(model['dropout'])} is not supported (expected null)`);
   }
   return model;
+}
+
+/** Ids index the token table: integers in [0, MAX_VOCAB_SIZE), so that no id is a property name rather
+ *  than an index (4294967295), and the table they make is bounded. */
+const TOKEN_ID = `an integer in [0, ${MAX_VOCAB_SIZE})`;
+
+function isTokenId(id: unknown): id is number {
+  return Number.isInteger(id) && (id as number) >= 0 && (id as number) < MAX_VOCAB_SIZE;
 }
 
 function checkVocab(vocab: unknown, fail: Fail): Map<string, number> {
   if (!isObject(vocab)) return fail('model.vocab must be an object mapping token strings to ids');
   const map = new Map<string, number>();
   for (const [token, id] of Object.entries(vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0) fail(`model.vocab ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
+    if (!isTokenId(id)) fail(`model.vocab ${showJson(token)} has id ${showJson(id)}, expected ${TOKEN_ID}`);
     map.set(token, id as number);
   }
   return map;
@@ -127,6 +131,8 @@ function checkVocab(vocab: unknown, fail: Fail): Map<string, number> {
 /** Merges as "left right" strings (the classic form) or [left, right] pairs (newer files). */
 function checkMerges(merges: unknown, fail: Fail): [string, string][] {
   if (!Array.isArray(merges)) return fail('model.merges must be an array');
+  // Every merge makes a token of the vocabulary, so a longer list cannot be right.
+  if (merges.length > MAX_VOCAB_SIZE) fail(`model.merges has ${merges.length} entries, more than the limit of ${MAX_VOCAB_SIZE}`);
   return merges.map((m: unknown, i) => {
     if (typeof m === 'string') {
       const parts = m.split(' ');
@@ -134,7 +140,7 @@ function checkMerges(merges: unknown, fail: Fail): [string, string][] {
     } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
       return [m[0], m[1]];
     }
-    return fail(`model.merges[${i}] ${JSON.stringify(m)} is not a pair of tokens ("left right" or ["left", "right"])`);
+    return fail(`model.merges[${i}] ${showJson(m)} is not a pair of tokens ("left right" or ["left", "right"])`);
   });
 }
 
@@ -144,13 +150,13 @@ function tokenTable(vocab: Map<string, number>, specials: readonly SpecialToken[
   const tokens: string[] = [];
   for (const [token, id] of vocab) {
     if (tokens[id] !== undefined && tokens[id] !== token) {
-      fail(`model.vocab gives id ${id} to both ${JSON.stringify(tokens[id])} and ${JSON.stringify(token)}`);
+      fail(`model.vocab gives id ${id} to both ${showJson(tokens[id])} and ${showJson(token)}`);
     }
     tokens[id] = token;
   }
   for (const s of specials) {
     if (tokens[s.id] !== undefined && tokens[s.id] !== s.content) {
-      fail(`added token ${JSON.stringify(s.content)} has id ${s.id}, which model.vocab gives to ${JSON.stringify(tokens[s.id])}`);
+      fail(`added token ${showJson(s.content)} has id ${s.id}, which model.vocab gives to ${showJson(tokens[s.id])}`);
     }
     tokens[s.id] = s.content;
   }
@@ -165,12 +171,12 @@ function checkAddedTokens(added: unknown, fail: Fail): SpecialToken[] {
   const seen = new Set<number>();
   return added.map((entry: unknown, i) => {
     const where = `added_tokens[${i}]`;
-    if (!isObject(entry) || !Number.isInteger(entry['id']) || (entry['id'] as number) < 0 || typeof entry['content'] !== 'string') {
-      fail(`${where} needs a non-negative integer "id" and a string "content"`);
-    }
+    if (!isObject(entry)) return fail(`${where} must be an object, got ${showJson(entry)}`);
+    if (!isTokenId(entry['id'])) fail(`${where} has id ${showJson(entry['id'])}, expected ${TOKEN_ID}`);
+    if (typeof entry['content'] !== 'string') fail(`${where} needs a string "content", got ${showJson(entry['content'])}`);
     const { id, content, special } = entry as { id: number; content: string; special?: unknown };
     // A non-special added token would be matched inside text, which this library never does (see Tokenizer).
-    if (special !== true) fail(`${where} ${JSON.stringify(content)} must have "special": true`);
+    if (special !== true) fail(`${where} ${showJson(content)} must have "special": true`);
     if (seen.has(id)) fail(`${where} repeats id ${id}`);
     seen.add(id);
     return { id, content };
@@ -181,7 +187,7 @@ function bosEos(specials: readonly SpecialToken[], fail: Fail): { bosId: number;
   const find = (contents: string[]) => specials.find((s) => contents.includes(s.content))?.id;
   const eosId = find(EOS_CONTENTS);
   if (eosId === undefined) {
-    return fail(`added_tokens has no end-of-text token (one of ${EOS_CONTENTS.map((c) => JSON.stringify(c)).join(', ')})`);
+    return fail(`added_tokens has no end-of-text token (one of ${EOS_CONTENTS.map((c) => showJson(c)).join(', ')})`);
   }
   return { bosId: find(BOS_CONTENTS) ?? eosId, eosId };
 }
@@ -193,7 +199,7 @@ function checkByteLevel(root: Json, fail: Fail): boolean {
   const pre = root['pre_tokenizer'] as Json;
   if (pre['add_prefix_space'] === true) fail('pre_tokenizer.add_prefix_space must be false');
   const useRegex = pre['use_regex'] ?? true; // Hugging Face's default
-  if (typeof useRegex !== 'boolean') fail(`pre_tokenizer.use_regex must be a boolean, got ${JSON.stringify(useRegex)}`);
+  if (typeof useRegex !== 'boolean') fail(`pre_tokenizer.use_regex must be a boolean, got ${showJson(useRegex)}`);
   return useRegex as boolean;
 }
 
@@ -225,7 +231,7 @@ function checkSentencePiece(root: Json, model: Json, fail: Fail): void {
     if (m['prepend_scheme'] === 'never' || m['add_prefix_space'] === false) fail('pre_tokenizer must prepend "▁" (prepend_scheme "first" or "always")');
     return;
   }
-  if (pre !== null && pre !== undefined) fail(`pre_tokenizer must be null or Metaspace for a SentencePiece BPE, got ${JSON.stringify(pre)}`);
+  if (pre !== null && pre !== undefined) fail(`pre_tokenizer must be null or Metaspace for a SentencePiece BPE, got ${showJson(pre)}`);
   const expected = {
     type: 'Sequence',
     normalizers: [
@@ -233,7 +239,9 @@ function checkSentencePiece(root: Json, model: Json, fail: Fail): void {
       { type: 'Replace', pattern: { String: ' ' }, content: METASPACE },
     ],
   };
+  // Safe to stringify: the reader bounded the file's nesting depth.
   if (JSON.stringify(normalizer) !== JSON.stringify(expected)) {
-    fail(`normalizer must be ${JSON.stringify(expected)} for a SentencePiece BPE, got ${JSON.stringify(normalizer ?? null)}`);
+    fail(`normalizer must be ${JSON.stringify(expected)} for a SentencePiece BPE, got ${showJson(normalizer ?? null)}`);
   }
 }
+

@@ -4,9 +4,10 @@
 // minified text) a heap over a linked list, O(n log n) instead of O(n²). Not here: pre-tokenization, caching.
 
 import { MinHeap } from './heap.js';
+import { MAX_VOCAB_SIZE } from './tokenizer.js';
 
 /** Pairs are keyed a · PAIR_BASE + b: exact in a double for ids below 2^21 (2 million tokens). */
-export const PAIR_BASE = 2 ** 21;
+export const PAIR_BASE = MAX_VOCAB_SIZE;
 
 const SCAN_LIMIT = 48;
 

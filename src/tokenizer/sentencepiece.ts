@@ -14,7 +14,7 @@
 //   tokens, no `▁` is prepended) and decodeBytes, which never strips anything, is its exact inverse and
 //   concatenates: decodeBytes(a ++ b) = decodeBytes(a) ++ decodeBytes(b), as a token-by-token printer needs.
 
-import { InputError } from '../errors.js';
+import { InputError, showJson } from '../errors.js';
 import type { SpecialToken } from './byte-level.js';
 import { addedToken } from './tokenizer-json.js';
 import { MergeTable } from './merges.js';
@@ -164,7 +164,7 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
     const ic = this.idOf.get(a + b);
     if (ia === undefined || ib === undefined || ic === undefined) {
       const missing = ia === undefined ? a : ib === undefined ? b : a + b;
-      throw new InputError(`${this.spec.name}: model.merges[${rank}] ${JSON.stringify(`${a} ${b}`)} needs token ${JSON.stringify(missing)}, which is not in the vocabulary`);
+      throw new InputError(`${this.spec.name}: model.merges[${rank}] ${showJson(`${a} ${b}`)} needs token ${showJson(missing)}, which is not in the vocabulary`);
     }
     return [ia, ib, ic];
   }

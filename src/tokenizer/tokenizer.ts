@@ -2,6 +2,10 @@
 // Not a tokenizer itself (see byte-level.ts), and not the file format (see hf-json.ts). A model built with
 // only a vocabulary size and no tokenizer runs on raw token ids and never goes through this interface.
 
+/** The most tokens a vocabulary may have: ids index a table, and the BPE merge table keys a pair of ids as
+ *  one double (merges.ts), exact below 2^21 = 2,097,152, 8× the largest published vocabularies (256k). */
+export const MAX_VOCAB_SIZE = 2 ** 21;
+
 export interface Tokenizer {
   /** V: every id this tokenizer produces or accepts is in [0, vocabSize). */
   readonly vocabSize: number;

@@ -21,26 +21,39 @@ export function generationFiles(gen: number): Record<string, Buffer | string> {
   };
 }
 
+/** The names of a generation's files. */
+export const GENERATION_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'optimizer.bin'];
+
 /** The generation of the set in `dir`; throws if a file is missing, incomplete or of another generation. */
 export function readGeneration(dir: string): number {
+  return generationOf(new Map(GENERATION_FILES.map((n) => [n, readFileSync(join(dir, n))])), dir);
+}
+
+/** The generation of a set's file contents (named as in `dir`); throws like readGeneration. */
+export function generationOf(files: Map<string, Buffer>, dir: string): number {
+  const file = (name: string) => {
+    const bytes = files.get(name);
+    if (bytes === undefined) throw new Error(`${join(dir, name)}: missing`);
+    return bytes;
+  };
   const gens = new Map<string, number>();
-  gens.set('config.json', jsonGeneration(join(dir, 'config.json')));
-  gens.set('tokenizer.json', jsonGeneration(join(dir, 'tokenizer.json')));
-  gens.set('model.safetensors', weightsGeneration(join(dir, 'model.safetensors')));
-  gens.set('optimizer.bin', stateGeneration(join(dir, 'optimizer.bin')));
+  gens.set('config.json', jsonGeneration(file('config.json'), join(dir, 'config.json')));
+  gens.set('tokenizer.json', jsonGeneration(file('tokenizer.json'), join(dir, 'tokenizer.json')));
+  gens.set('model.safetensors', weightsGeneration(file('model.safetensors'), join(dir, 'model.safetensors')));
+  gens.set('optimizer.bin', stateGeneration(file('optimizer.bin'), join(dir, 'optimizer.bin')));
   const distinct = new Set(gens.values());
   if (distinct.size !== 1) throw new Error(`mixed generations: ${JSON.stringify(Object.fromEntries(gens))}`);
   return [...distinct][0]!;
 }
 
-function jsonGeneration(path: string): number {
-  const gen = (JSON.parse(readFileSync(path, 'utf8')) as { generation: unknown }).generation;
+function jsonGeneration(bytes: Buffer, path: string): number {
+  const gen = (JSON.parse(bytes.toString('utf8')) as { generation: unknown }).generation;
   if (typeof gen !== 'number') throw new Error(`${path}: no generation`);
   return gen;
 }
 
-function weightsGeneration(path: string): number {
-  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
+function weightsGeneration(bytes: Buffer, path: string): number {
+  const { tensors, metadata } = decodeSafetensors(bytes, path);
   const gen = Number(metadata['generation']);
   const w = tensors.get('w');
   if (w === undefined || w.data.length !== WEIGHTS || !w.data.every((x) => x === gen)) {
@@ -49,8 +62,7 @@ function weightsGeneration(path: string): number {
   return gen;
 }
 
-function stateGeneration(path: string): number {
-  const bytes = readFileSync(path);
+function stateGeneration(bytes: Buffer, path: string): number {
   if (bytes.length !== STATE_WORDS * 4) throw new Error(`${path}: ${bytes.length} bytes, expected ${STATE_WORDS * 4}`);
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, STATE_WORDS);
   const gen = words[0]!;

@@ -2,7 +2,7 @@
 
 import { backendFrom } from '../backend.js';
 import {
-  ANCHOR, type AnchorOptions, PYTORCH_ANCHOR_TOKENS_PER_S, benchAttention, benchDecode, benchGemm, benchPeak, benchTrain,
+  ANCHOR, type AnchorOptions, benchAttention, benchDecode, benchGemm, benchPeak, benchTrainAgainstPytorch,
 } from '../../bench/suites.js';
 import { type CommandSpec, type OptionSpec, POSITIVE, POSITIVE_LIST, type Parsed, WINDOW, flag, intList, posInt, str } from '../args.js';
 import { print } from '../output.js';
@@ -29,11 +29,12 @@ export const benchCommand: CommandSpec = {
     gemm: { summary: "GFLOP/s and % of peak for the anchor model's matrix shapes, 1 and all threads", options: ANCHOR_OPTIONS },
     attention: { summary: 'windowed attention forward+backward GFLOP/s for ω ∈ {64, 128, 256}, d_h = 64', options: ANCHOR_OPTIONS },
     train: {
-      summary: 'tokens/s of full training steps of the anchor model on random tokens',
+      summary: 'tokens/s of full training steps of the anchor model on random tokens, and of PyTorch doing the same',
       options: {
         ...ANCHOR_OPTIONS,
         steps: { type: 'string', arg: 'N', check: POSITIVE, help: 'timed training steps', default: '3' },
         profile: { type: 'boolean', help: 'per-op breakdown of a step' },
+        python: { type: 'string', arg: 'CMD', help: 'the Python with torch that runs the PyTorch baseline', default: 'python3' },
       },
     },
     decode: {
@@ -105,11 +106,13 @@ export async function runBench(v: Parsed): Promise<void> {
     }
     case 'train': {
       const a = anchor(v);
-      const r = benchTrain(be, a, posInt(v, 'steps')!, flag(v, 'profile'));
+      const r = benchTrainAgainstPytorch(be, a, posInt(v, 'steps')!, flag(v, 'profile'), str(v, 'python')!);
       emit(r, () => {
         const lines = [
           `${be.name}, ${r.threads} thread(s): ${Math.round(r.tokens_per_s)} tokens/s (${r.step_s.toFixed(3)} s/step of ${a.batch}×${a.seqLen} tokens), ${f1(r.gflops)} GFLOP/s = ${pct(r.percent_of_peak)} of peak`,
-          `${f1(r.vs_pytorch_baseline)}× the PyTorch fp32 baseline of ~${PYTORCH_ANCHOR_TOKENS_PER_S} tokens/s`,
+          r.pytorch
+            ? `PyTorch ${r.pytorch.torch_version} fp32 (${r.pytorch.blas.join(', ') || 'BLAS unknown'}), ${r.pytorch.threads} thread(s): ${Math.round(r.pytorch.tokens_per_s)} tokens/s (${r.pytorch.step_s.toFixed(3)} s/step); ${be.name} is ${f1(r.vs_pytorch!)}× PyTorch (fastest of ${r.rounds} interleaved rounds each)`
+            : `no PyTorch baseline measured (${r.pytorch_unavailable}), so no ratio`,
         ];
         if (r.breakdown) lines.push(table(['op', 'ms/step', 'calls', '%'], Object.entries(r.breakdown).map(([op, x]) => [op, (x.seconds * 1000).toFixed(1), x.calls, f1(x.percent)])));
         return lines.join('\n');

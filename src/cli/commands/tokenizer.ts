@@ -2,15 +2,13 @@
 // the printing of `swat bench tokenizer`.
 // Not here: the tokenizers themselves (src/tokenizer/), corpus reading (src/data/).
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinCorpusPaths } from '../../data/builtin.js';
-import { readSourceFile } from '../../data/documents.js';
-import { listSourceFiles } from '../../data/sources.js';
+import { learnVocabulary } from '../../data/vocabulary.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { benchTokenizers } from '../../tokenizer/benchmark.js';
-import { PieceCounter, trainBpe } from '../../tokenizer/bpe-train.js';
+import { claimOutput, heldWork, refusal } from '../../train/output.js';
 import { TOKENIZER_FILE, tokenizerToJson } from '../../tokenizer/hf-json.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { type CommandSpec, IDS, type OptionSpec, POSITIVE, type Parsed, flag, list, parseIds, posInt, required, str } from '../args.js';
@@ -34,6 +32,7 @@ export const tokenizerCommand: CommandSpec = {
         'vocab-size': { type: 'string', arg: 'V', check: POSITIVE, help: 'vocabulary size including the 256 bytes and BOS/EOS', default: '8192' },
         'min-frequency': { type: 'string', arg: 'N', check: POSITIVE, help: 'never merge a pair seen fewer times', default: '2' },
         out: { type: 'string', arg: 'DIR', help: 'directory to write tokenizer.json into' },
+        force: { type: 'boolean', help: 'replace a tokenizer.json (or a model) already in --out' },
       },
     },
     encode: {
@@ -61,41 +60,37 @@ export function runTokenizer(v: Parsed): void {
 
 function trainTokenizer(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'tokenizer train');
+  const lock = claimOutput(out, 'swat tokenizer train');
+  try {
+    const held = heldWork(out);
+    if ((held.tokenizer || held.model) && !flag(v, 'force')) {
+      throw refusal(out, held, held.model ? ', which a new tokenizer.json would leave unable to read its text' : '');
+    }
+    writeTokenizer(v, out);
+  } finally {
+    lock.release();
+  }
+}
+
+function writeTokenizer(v: Parsed, out: string): void {
   const vocabSize = posInt(v, 'vocab-size')!;
-  const paths = list(v, 'data');
-  const builtin = paths.length === 0;
-  const files = builtin ? builtinCorpusPaths() : listSourceFiles(paths);
   const progress = new Progress();
-  const warn = (m: string) => progress.log(`warning: ${m}`);
-  const started = performance.now();
-  const counter = new PieceCounter();
-  let documents = 0;
-  let bytes = 0;
-  files.forEach((file, i) => {
-    const info = readSourceFile(file, { invalidUtf8: builtin ? 'latin1' : 'skip', ...(builtin ? {} : { warn }) }, (doc) => {
-      counter.add(doc.text);
-      documents++;
-    });
-    bytes += info.size;
-    progress.update(i + 1, files.length, `files read, ${(bytes / 1e6).toFixed(1)} MB, ${counter.counts.size.toLocaleString('en-US')} distinct pieces`);
-  });
-  progress.done();
-  if (documents === 0) throw new InputError(`swat tokenizer train: no documents in ${paths.join(', ')}`);
-  const counted = performance.now();
-  const tok = trainBpe(counter.counts, {
+  const learned = learnVocabulary({
+    paths: list(v, 'data'),
     vocabSize,
     minFrequency: posInt(v, 'min-frequency')!,
-    onProgress: (n, target) => progress.update(n, target, 'merges'),
+    warn: (m) => progress.log(`warning: ${m}`),
+    onRead: (done, files, bytes, pieces) => progress.update(done, files, `files read, ${(bytes / 1e6).toFixed(1)} MB, ${pieces.toLocaleString('en-US')} distinct pieces`),
+    onMerge: (n, target) => progress.update(n, target, 'merges'),
   });
   progress.done();
-  const seconds = (performance.now() - counted) / 1000;
-  mkdirSync(out, { recursive: true });
+  const tok = learned.tokenizer;
   const path = join(out, TOKENIZER_FILE);
   writeFileAtomic(path, tokenizerToJson(tok));
   const short = tok.vocabSize < vocabSize ? ` (fewer than the ${vocabSize} asked: no other pair occurs ${posInt(v, 'min-frequency')} times)` : '';
   print(
-    `${tok.mergeCount} merges learned from ${documents} documents (${(bytes / 1e6).toFixed(1)} MB) in ${formatSeconds(seconds)} ` +
-      `(reading ${formatSeconds((counted - started) / 1000)}); vocabulary ${tok.vocabSize}${short}; wrote ${path}\n`,
+    `${tok.mergeCount} merges learned from ${learned.documents} documents (${(learned.bytes / 1e6).toFixed(1)} MB) in ${formatSeconds(learned.mergeSeconds)} ` +
+      `(reading ${formatSeconds(learned.readSeconds)}); vocabulary ${tok.vocabSize}${short}; wrote ${path}\n`,
   );
 }
 

@@ -3,10 +3,11 @@
 // The model is stored in its run directory once trained (it trains in minutes, so it has no mid-run
 // checkpoints: an interrupted training starts over).
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeConfig, receptiveField } from '../../config.js';
 import { influenceProbe } from '../../eval/probes.js';
+import { JSON_LIMITS, readJsonFile } from '../../io/json.js';
 import { type RetrievalTask, retrievalAccuracy, retrievalBatch, retrievalVocab, trainRetrieval } from '../../eval/retrieval.js';
 import { SwatModel } from '../../model/model.js';
 import { loadModel, saveModel } from '../../model/store.js';
@@ -28,7 +29,7 @@ export function receptiveFieldStudy(ctx: StudyContext): StudyResult {
   let losses: number[];
   if (existsSync(join(dir, DONE_FILE))) {
     model = loadModel(dir, ctx.backend).model;
-    losses = (JSON.parse(readFileSync(join(dir, DONE_FILE), 'utf8')) as { losses: number[] }).losses;
+    losses = (readJsonFile(join(dir, DONE_FILE), { maxSize: JSON_LIMITS.results }) as { losses: number[] }).losses;
   } else {
     ctx.log(`receptive field: training a retrieval model (window ${window}, ${p.layers} layers, bound ${bound}) for ${p.retrievalSteps} steps`);
     model = SwatModel.create(config, ctx.backend, p.seed);
