@@ -13,11 +13,12 @@ import { makeConfig } from '../config.js';
 import { DEFAULT_ENGINE, Engine } from '../infer/engine.js';
 import { SwatModel } from '../model/model.js';
 import { loadModel, saveModel } from '../model/store.js';
-import { ByteLevelTokenizer } from '../tokenizer/byte-level.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { residentBytes } from './measure.js';
 
-/** The shape `swat train` (npm start) trains by default: 3 layers × 96, 4 heads, window 32, MLP 256. */
-export const DEFAULT_MODEL_SHAPE = { layers: 3, dim: 96, heads: 4, window: 32, intermediateSize: 256 };
+/** The shape `swat train` (npm start) trains by default: 3 layers × 96, 4 heads, window 32, MLP 256, and a
+ *  vocabulary of 8192 tokens (learned from the built-in corpus). */
+export const DEFAULT_MODEL_SHAPE = { vocabSize: 8192, layers: 3, dim: 96, heads: 4, window: 32, intermediateSize: 256 };
 
 export interface ServeBenchOptions {
   backend?: string;
@@ -58,14 +59,18 @@ function quantile(sorted: number[], q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
 }
 
-/** An untrained byte-level model of the default shape, written to a temporary directory. */
+/** An untrained model of the default shape over raw token ids (learning the vocabulary would take minutes;
+ *  the cost of a step does not depend on which 8192 tokens they are), in a temporary directory. */
 function defaultModelDir(): { dir: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'swat-bench-serve-'));
-  const tokenizer = new ByteLevelTokenizer();
-  const config = makeConfig({ vocabSize: tokenizer.vocabSize, ...DEFAULT_MODEL_SHAPE, bosId: tokenizer.bosId, eosId: tokenizer.eosId });
   const dir = join(root, 'default-shape');
-  saveModel(dir, SwatModel.create(config, selectBackend('reference'), 1), tokenizer);
+  saveModel(dir, SwatModel.create(makeConfig(DEFAULT_MODEL_SHAPE), selectBackend('reference'), 1), null);
   return { dir, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Stream i's prompt: a line of text with a tokenizer, else 24 token ids. */
+function prompt(i: number, tokenizer: Tokenizer | null, V: number): string | number[] {
+  return tokenizer ? `Stream ${i}: once upon a time` : Array.from({ length: 24 }, (_, j) => (i * 31 + j * 7) % V);
 }
 
 export async function benchServe(modelDir: string | undefined, o: ServeBenchOptions, onProgress: (line: string) => void = () => {}): Promise<ServeBenchResult> {
@@ -82,7 +87,7 @@ export async function benchServe(modelDir: string | undefined, o: ServeBenchOpti
         const t0 = performance.now();
         await Promise.all(Array.from({ length: streams }, async (_, i) => {
           let last = -1;
-          for await (const e of model.events(`Stream ${i}: once upon a time`, { maxTokens: tokens, seed: i, stopIds: [] })) {
+          for await (const e of model.events(prompt(i, model.tokenizer, model.config.vocab_size), { maxTokens: tokens, seed: i, stopIds: [] })) {
             if (e.type !== 'step' || e.token === null) continue;
             const now = performance.now();
             if (last >= 0) gaps.push(now - last);
@@ -102,7 +107,8 @@ export async function benchServe(modelDir: string | undefined, o: ServeBenchOpti
       await model.close();
     }
     onProgress('memory…');
-    return { model: modelDir ?? `untrained, default shape (${DEFAULT_MODEL_SHAPE.layers} × ${DEFAULT_MODEL_SHAPE.dim}, window ${DEFAULT_MODEL_SHAPE.window})`, backend: model.backend, tokens_per_stream: o.tokens, rows, memory: measureStreamMemory(dir, o) };
+    const shape = DEFAULT_MODEL_SHAPE;
+    return { model: modelDir ?? `untrained, default shape (${shape.layers} × ${shape.dim}, window ${shape.window}, ${shape.vocabSize} token ids)`, backend: model.backend, tokens_per_stream: o.tokens, rows, memory: measureStreamMemory(dir, o) };
   } finally {
     made?.cleanup();
   }
@@ -114,7 +120,7 @@ function measureStreamMemory(dir: string, o: ServeBenchOptions): ServeBenchResul
   const n = o.memoryStreams;
   const engine = new Engine(model, tokenizer, { maxStreams: n + 8 });
   const fill = (from: number, count: number) => {
-    for (let i = from; i < from + count; i++) engine.submit(i, `Stream ${i}: once upon a time`, { maxTokens: 1000, seed: i, stopIds: [] }, 1);
+    for (let i = from; i < from + count; i++) engine.submit(i, prompt(i, tokenizer, model.config.vocab_size), { maxTokens: 1000, seed: i, stopIds: [] }, 1);
     while (engine.ready) engine.step();
   };
   fill(0, 8); // scratch buffers and code paths exist before the baseline

@@ -16,7 +16,7 @@ import { Rng } from '../random.js';
 import type { Floats } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type TokenLogprob, tokenLogprob } from './logprobs.js';
-import { DEFAULT_SAMPLING, type SamplingOptions, checkSampling, sampleToken } from './sample.js';
+import { DEFAULT_SAMPLING, type SamplingOptions, checkFiniteOutput, checkSampling, sampleToken } from './sample.js';
 import { TextStream } from './text.js';
 
 export type FinishReason = 'stop' | 'length';
@@ -125,10 +125,13 @@ export class Stream {
       if (this.options.echo) {
         const top = this.options.logprobs ?? 0;
         if (this.fed === 0) out.promptLogprobs.push({ id: this.prompt[0]!, logprob: null, ...(top > 0 ? { top: [] } : {}) });
+        const scored: TokenLogprob[] = [];
         for (let r = 0; r < seg.ids.length; r++) {
           const next = this.fed + r + 1;
-          if (next < this.prompt.length) out.promptLogprobs.push(tokenLogprob(logits.subarray(r * V, (r + 1) * V), this.prompt[next]!, top));
+          if (next < this.prompt.length) scored.push(tokenLogprob(logits.subarray(r * V, (r + 1) * V), this.prompt[next]!, top));
         }
+        checkFiniteOutput(scored.map((t) => -t.logprob!), 'loss');
+        out.promptLogprobs.push(...scored);
       }
       this.fed += seg.ids.length;
       if (this.prefilling) return out;
