@@ -102,6 +102,12 @@ test('sampling filters keep what a full sort keeps, and draw only from it; tempe
     if (kept!.length > 1) assert.ok(draws.size > 1, `${JSON.stringify(c)}: always the same draw`);
   }
   assert.equal(candidates(temperedWeights(row, 1), { ...DEFAULT_SAMPLING, topP: 1 }), null);
+  // Ties at the cut go to the lowest ids, as a stable sort would take them.
+  const tied = Float32Array.of(0, 2, 1, 2, 2, 1, 3);
+  for (const c of [{ topK: 3 }, { topK: 2 }, { topK: 5, topP: 0.6 }, { topP: 0.5 }, { topP: 0.7 }]) {
+    const o = { ...DEFAULT_SAMPLING, temperature: 1, ...c };
+    assert.deepEqual(candidates(temperedWeights(tied, 1), o), naiveCandidates(tied, o), JSON.stringify(c));
+  }
   const best = row.indexOf(Math.max(...row));
   assert.equal(sampleToken(row, { ...DEFAULT_SAMPLING, temperature: 0 }, new Rng(1)), best);
   const penalised = sampleToken(row, { ...DEFAULT_SAMPLING, temperature: 0, repetitionPenalty: 1e6 }, new Rng(1), [best]);

@@ -1,7 +1,7 @@
 // Picking the next token from one row of logits: greedy (temperature 0), or temperature sampling with
 // top-k, top-p (nucleus) and min-p filters, after an optional repetition penalty. Runs once per generated
-// token over V values, for every stream of every step, so the filters find their weight threshold with a
-// native numeric sort of the few weights that matter and never sort ids with a comparator.
+// token over V values, for every stream of every step, so the filters find their weight threshold in
+// O(V) (weights bucketed by their bits, one bucket sorted) and never sort the vocabulary.
 // Not here: log-probabilities for the caller (logprobs.ts), the stream's state (stream.ts).
 
 import { InputError } from '../errors.js';
@@ -58,94 +58,144 @@ function penalised(row: Floats, penalty: number, recent: ArrayLike<number>): Flo
   return out;
 }
 
-/** The weights of the kept candidates in descending order: all of them (top-k), or (top-p alone) only those
- *  above a falling floor, once those already hold the mass the nucleus needs. Sorting numbers natively,
- *  without a comparator, keeps this cheap for large vocabularies. */
-function descending(w: Float64Array, floor: number): Float64Array {
-  let n = 0;
-  for (let i = 0; i < w.length; i++) if (w[i]! >= floor) n++;
-  const out = new Float64Array(n);
-  n = 0;
-  for (let i = 0; i < w.length; i++) if (w[i]! >= floor) out[n++] = w[i]!;
-  return out.sort().reverse();
+/** Buckets of weights in (0, 1] by the top bits of their float64 form (sign, exponent, two mantissa bits),
+ *  whose order is the values' order: 4096 of them cover every positive double up to 1. */
+const BUCKETS = 4096;
+const bucketMass = new Float64Array(BUCKETS);
+const bucketCount = new Uint32Array(BUCKETS);
+
+/** The cut of the largest weights: the smallest set of them, taken largest first, for which
+ *  `enough(count, mass)` holds. Returns the smallest kept weight and how many weights equal to it are kept
+ *  (ties go to the lowest ids); everything is kept (threshold 0) when no set is enough. Exact, in O(V): one
+ *  pass buckets the weights, and only the bucket where the cut falls is sorted. */
+export function cutOf(w: Float64Array, enough: (count: number, mass: number) => boolean): { threshold: number; ties: number } {
+  const hi = new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
+  let top = 0;
+  for (let i = 0; i < w.length; i++) {
+    const b = Math.min(hi[2 * i + 1]! >>> 18, BUCKETS - 1);
+    bucketMass[b]! += w[i]!;
+    bucketCount[b]!++;
+    if (b > top) top = b;
+  }
+  let count = 0;
+  let mass = 0;
+  let cut = -1;
+  for (let b = top; b >= 0 && cut < 0; b--) {
+    if (enough(count + bucketCount[b]!, mass + bucketMass[b]!)) cut = b;
+    else {
+      count += bucketCount[b]!;
+      mass += bucketMass[b]!;
+    }
+  }
+  bucketMass.fill(0, 0, top + 1);
+  bucketCount.fill(0, 0, top + 1);
+  if (cut < 0) return { threshold: 0, ties: Infinity };
+  const inCut: number[] = [];
+  for (let i = 0; i < w.length; i++) if (Math.min(hi[2 * i + 1]! >>> 18, BUCKETS - 1) === cut) inCut.push(w[i]!);
+  const sorted = Float64Array.from(inCut).sort().reverse();
+  let k = 0;
+  while (k < sorted.length && !enough(count, mass)) {
+    count++;
+    mass += sorted[k++]!;
+  }
+  const threshold = sorted[Math.max(0, k - 1)]!;
+  let ties = 0;
+  for (let j = 0; j < k; j++) if (sorted[j] === threshold) ties++;
+  return { threshold, ties };
 }
 
-/** The candidates that survive top-k, then top-p among those, then min-p, in id order; null when no
- *  filter is on. The filters keep the most likely tokens, so they amount to a weight threshold: every token
- *  above it, and of those exactly at it the lowest ids, as many as the sorted order takes. */
-export function candidates(w: Float64Array, o: SamplingOptions): number[] | null {
+/** The weights of the ids that a cut keeps, in id order. */
+function kept(w: Float64Array, threshold: number, ties: number): Float64Array {
+  const out: number[] = [];
+  for (let i = 0; i < w.length; i++) if (w[i]! > threshold || (w[i] === threshold && ties-- > 0)) out.push(w[i]!);
+  return Float64Array.from(out);
+}
+
+/** What the filters keep: the weights above `threshold`, the first `ties` (lowest ids) equal to it, and
+ *  none below `floor` (min-p). */
+interface Keep {
+  threshold: number;
+  ties: number;
+  floor: number;
+}
+
+/** The rule of top-k, then top-p among those, then min-p; null when no filter is on. The filters keep the
+ *  most likely tokens, so they amount to a weight threshold: every token above it, and of those exactly at
+ *  it the lowest ids, as many as a stable sort would take. */
+function keepRule(w: Float64Array, o: SamplingOptions): Keep | null {
   if (o.topK === 0 && o.topP >= 1 && o.minP === 0) return null;
-  let threshold = 0;
-  let atThreshold = Infinity;
-  if (o.topK > 0 || o.topP < 1) {
-    let sorted: Float64Array;
-    let keep: number;
-    if (o.topK > 0) {
-      sorted = descending(w, 0);
-      keep = Math.min(o.topK, sorted.length);
-    } else {
-      let total = 0;
-      for (let i = 0; i < w.length; i++) total += w[i]!;
-      const need = o.topP * total;
-      let floor = 1e-3;
-      for (;;) {
-        sorted = descending(w, floor);
-        let mass = 0;
-        for (let i = 0; i < sorted.length; i++) mass += sorted[i]!;
-        if (mass >= need || sorted.length === w.length || floor < 1e-300) break;
-        floor *= 1e-3;
-      }
-      keep = sorted.length;
-    }
-    if (o.topP < 1) {
-      let need = 0;
-      for (let i = 0; i < keep; i++) need += sorted[i]!;
-      need *= o.topP;
-      let mass = 0;
-      let k = 0;
-      while (k < keep && mass < need) mass += sorted[k++]!;
-      keep = Math.max(1, k);
-    }
-    threshold = sorted[keep - 1]!;
-    atThreshold = keep;
-    for (let i = 0; i < keep; i++) if (sorted[i]! > threshold) atThreshold--;
+  let cut = { threshold: 0, ties: Infinity };
+  if (o.topK > 0) cut = cutOf(w, (count) => count >= o.topK);
+  if (o.topP < 1) {
+    const pool = o.topK > 0 ? kept(w, cut.threshold, cut.ties) : w;
+    let total = 0;
+    for (let i = 0; i < pool.length; i++) total += pool[i]!;
+    const need = o.topP * total;
+    // The nucleus lies within the top-k set, whose ties were the lowest ids: so are the nucleus's.
+    cut = cutOf(pool, (_count, mass) => mass >= need);
   }
   // min-p: weights are relative to the most likely token (weight 1), so min-p is a weight floor too.
-  const floor = Math.max(threshold, o.minP);
+  return { ...cut, floor: Math.max(cut.threshold, o.minP) };
+}
+
+/** Whether the weight x of the next id in id order is kept; `ties` counts down the ties still kept. */
+function keeps(x: number, k: Keep, ties: { left: number }): boolean {
+  return x > k.floor || (x === k.floor && (x > k.threshold || ties.left-- > 0));
+}
+
+/** The ids the filters let a draw choose from, in id order; null when no filter is on. */
+export function candidates(w: Float64Array, o: SamplingOptions): number[] | null {
+  const k = keepRule(w, o);
+  if (k === null) return null;
+  const ties = { left: k.ties };
   const ids: number[] = [];
-  for (let i = 0; i < w.length; i++) {
-    if (w[i]! > floor || (w[i] === floor && (w[i]! > threshold || atThreshold-- > 0))) ids.push(i);
-  }
-  if (ids.length === 0) ids.push(w.indexOf(1));
+  for (let i = 0; i < w.length; i++) if (keeps(w[i]!, k, ties)) ids.push(i);
   return ids;
 }
 
-/** The next token. `recent` holds the latest ids the repetition penalty looks at. Candidates are drawn in
- *  id order with their tempered weights. */
+/** Scratch for the tempered weights of one row, reused by every draw (one thread samples at a time). */
+let scratch = new Float64Array(0);
+
+/** The next token. `recent` holds the latest ids the repetition penalty looks at. The kept tokens are
+ *  walked in id order with their tempered weights, twice (their total, then the draw); no list of them is
+ *  built. */
 export function sampleToken(logits: Floats, o: SamplingOptions, rng: Rng, recent: ArrayLike<number> = []): number {
   checkFiniteOutput(logits, 'logit');
   const row = penalised(logits, o.repetitionPenalty, recent);
   if (o.greedy || o.temperature === 0) return argmax(row);
-  const w = temperedWeights(row, o.temperature);
-  const ids = candidates(w, o);
+  if (scratch.length !== row.length) scratch = new Float64Array(row.length);
+  const w = temperedWeights(row, o.temperature, scratch);
+  const k = keepRule(w, o) ?? { threshold: 0, ties: Infinity, floor: 0 };
   let total = 0;
-  if (ids === null) for (let i = 0; i < w.length; i++) total += w[i]!;
-  else for (const i of ids) total += w[i]!;
-  let u = rng.uniform() * total;
-  if (ids === null) {
-    for (let i = 0; i < w.length; i++) if ((u -= w[i]!) < 0) return i;
-    return w.length - 1;
+  let last = -1;
+  let ties = { left: k.ties };
+  for (let i = 0; i < w.length; i++) {
+    if (!keeps(w[i]!, k, ties)) continue;
+    total += w[i]!;
+    last = i;
   }
-  for (const i of ids) if ((u -= w[i]!) < 0) return i;
-  return ids[ids.length - 1]!;
+  let u = rng.uniform() * total;
+  ties = { left: k.ties };
+  for (let i = 0; i < w.length; i++) if (keeps(w[i]!, k, ties) && (u -= w[i]!) < 0) return i;
+  // Rounding can leave u ≥ 0 after the last subtraction: the last kept token takes it.
+  return last >= 0 ? last : argmax(row);
 }
 
-/** exp((row − max) / temperature): each token's probability relative to the most likely one's. */
-export function temperedWeights(row: Floats, temperature: number): Float64Array {
+/** Below e^-80 of the most likely token's weight a token is never drawn; it counts as 0, which also keeps
+ *  the sums away from subnormal numbers (slow on x86). */
+const NEGLIGIBLE = -80;
+
+/** exp((row − max) / temperature): each token's probability relative to the most likely one's (in `out`
+ *  when given). */
+export function temperedWeights(row: Floats, temperature: number, out?: Float64Array): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
-  const w = new Float64Array(row.length);
-  for (let i = 0; i < row.length; i++) w[i] = Math.exp((row[i]! - max) / temperature);
+  const w = out ?? new Float64Array(row.length);
+  const inv = 1 / temperature;
+  for (let i = 0; i < row.length; i++) {
+    const z = (row[i]! - max) * inv;
+    w[i] = z < NEGLIGIBLE ? 0 : Math.exp(z);
+  }
   return w;
 }
 

@@ -75,7 +75,7 @@ export class SwatModel {
   /** Inference buffers for the last chunk shape, reused so decoding allocates only its logits. */
   private infer: { N: number; B: number; x: Floats; tmp: Floats; acts: LayerActs } | null = null;
   /** Multi-stream buffers for up to `rows` rows, grown in powers of two and used through views. */
-  private streams: { rows: number; x: Floats; tmp: Floats; acts: LayerActs } | null = null;
+  private streams: { rows: number; x: Floats; tmp: Floats; acts: LayerActs; logits: Floats } | null = null;
   /** Gathered queries, windows and outputs of decoding streams (attendWindows), for up to `streams`. */
   private gathered: { streams: number; q: Floats; k: Floats; v: Floats; out: Floats; stats: Floats } | null = null;
 
@@ -350,9 +350,10 @@ export class SwatModel {
   /** Inference for several streams at once, each continuing its own cache (B = 1) at its own position:
    *  the embedding, the projections, the MLP and the head run as single matmuls over every stream's rows
    *  (where the cost is), RoPE and the cache append per stream, attention per stream or, for the streams
-   *  decoding with a full window, in one call (O(ω·d) per stream either way). Returns the
-   *  requested logits rows, stream after stream, (rows, V). A stream's result is the one forwardCached
-   *  gives it alone: every op is row-wise except attention, which sees only that stream's cache. */
+   *  decoding with a full window, in one call (O(ω·d) per stream either way). Returns the requested logits
+   *  rows, stream after stream, (rows, V): a view of a buffer kept across calls, valid until the next one.
+   *  A stream's result is the one forwardCached gives it alone: every op is row-wise except attention,
+   *  which sees only that stream's cache. */
   forwardStreams(segments: readonly StreamSegment[]): Floats {
     const c = this.config;
     const { hidden_size: D, vocab_size: V, num_hidden_layers: L } = c;
@@ -366,7 +367,7 @@ export class SwatModel {
     const be = this.backend;
     if (!this.streams || this.streams.rows < N) {
       const rows = 2 ** Math.ceil(Math.log2(Math.max(N, 16)));
-      this.streams = { rows, x: be.alloc(rows * D), tmp: be.alloc(rows * D), acts: this.allocLayer(rows, 1, rows) };
+      this.streams = { rows, x: be.alloc(rows * D), tmp: be.alloc(rows * D), acts: this.allocLayer(rows, 1, rows), logits: be.alloc(rows * V) };
     }
     const { x, tmp, acts } = this.streams;
     const view = (buf: Floats, r0: number, r1: number, width = D) => buf.subarray(r0 * width, r1 * width);
@@ -412,7 +413,7 @@ export class SwatModel {
       }
       r += T;
     }
-    const logits = be.alloc(R * V);
+    const logits = this.streams.logits.subarray(0, R * V);
     if (R > 0) this.head(logits, view(a.xn, 0, R), a.rstd1.subarray(0, R), view(tmp, 0, R), R);
     return logits;
   }
