@@ -57,6 +57,17 @@ for (const backend of ['reference', 'native']) {
   });
 }
 
+test('inProcess runs the same engine on this thread: the same tokens, scores and errors', async () => {
+  const here = await load(randomDir, { backend: 'reference', prefillChunk: 16, inProcess: true });
+  try {
+    assert.deepEqual((await here.complete('Once upon a time', sampling)).tokens, (await random.complete('Once upon a time', sampling)).tokens);
+    assert.deepEqual(await here.score('Hello'), await random.score('Hello'));
+    await assert.rejects(here.complete([1, 999]), { name: 'InputError', message: 'token id 999 at index 1 is outside the vocabulary [0, 258)' });
+  } finally {
+    await here.close();
+  }
+});
+
 test('an abort stops the stream within one token of what the reader saw', async () => {
   for (const k of [1, 5]) {
     const before = chain.stats().tokens;

@@ -6,7 +6,7 @@
 //
 // Not here: HTTP (src/serve/), the engine itself (src/infer/engine.ts).
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { nativeUnavailableReason } from '../backend/native.js';
 import type { SwatConfig } from '../config.js';
 import { ConfigError, DataError, FormatError, InputError, SwatError } from '../errors.js';
@@ -17,6 +17,7 @@ import type { FinishReason, StepOutput, StreamOptions } from '../infer/stream.js
 import { readModelConfig } from '../model/store.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { Channel } from './channel.js';
+import { hostEngine } from './engine-host.js';
 import { type ChatFormat, type ChatMessage, chatFormat, checkMessages, historyBudget, trimHistory } from './chat.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 
@@ -31,6 +32,9 @@ export interface LoadOptions {
   prefillChunk?: number;
   /** Where the one-line backend fallback warning goes (default: stderr). */
   warn?: (line: string) => void;
+  /** Run the engine on this thread instead of a worker: for a one-shot command with nothing else to do,
+   *  which then need not start a worker (compute blocks this thread between messages). Default false. */
+  inProcess?: boolean;
 }
 
 export interface CompletionOptions {
@@ -104,7 +108,7 @@ export class TextModel {
   readonly tokenizer: Tokenizer | null;
   /** The backend the worker computes on. */
   backend = '';
-  private readonly worker: Worker;
+  private readonly host: EngineLink;
   private readonly requests = new Map<number, Channel<StreamEvent>>();
   private readonly started = new Set<number>();
   private nextId = 1;
@@ -115,11 +119,11 @@ export class TextModel {
   private format: ChatFormat | null = null;
   private closed: Error | null = null;
 
-  private constructor(dir: string, config: SwatConfig, tokenizer: Tokenizer | null, worker: Worker) {
+  private constructor(dir: string, config: SwatConfig, tokenizer: Tokenizer | null, host: EngineLink) {
     this.dir = dir;
     this.config = config;
     this.tokenizer = tokenizer;
-    this.worker = worker;
+    this.host = host;
   }
 
   /** Reads the config and tokenizer here (so a bad directory fails at once), the weights in the worker. */
@@ -128,21 +132,21 @@ export class TextModel {
     // The native addon's thread pool belongs to the process, and Node unloads an addon that only a worker
     // loaded when that worker exits, under the pool threads' feet (a later load then deadlocks in the
     // pool). Loading it here too keeps it mapped for the life of the process.
-    if (options.backend !== 'reference') nativeUnavailableReason();
+    if (options.backend !== 'reference' && !options.inProcess) nativeUnavailableReason();
     const engine: Partial<EngineOptions> = {};
     if (options.maxStreams !== undefined) engine.maxStreams = options.maxStreams;
     if (options.prefillChunk !== undefined) engine.prefillChunk = options.prefillChunk;
     const init: WorkerInit = { dir, backend: options.backend, threads: options.threads, engine };
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-    const model = new TextModel(dir, config, tokenizer, worker);
+    const host = options.inProcess ? inProcessHost(init) : workerHost(init);
+    const model = new TextModel(dir, config, tokenizer, host);
     const warn = options.warn ?? ((line: string) => process.stderr.write(line + '\n'));
     await new Promise<void>((resolve, reject) => {
-      worker.on('message', (m: FromWorker) => {
+      host.port.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {
           model.backend = m.backend;
           resolve();
         } else if (m.type === 'failed') {
-          void worker.terminate();
+          void host.close();
           reject(rebuild(m.error));
         } else if (m.type === 'warn') {
           warn(m.line);
@@ -150,11 +154,12 @@ export class TextModel {
           model.onStep(m);
         }
       });
-      worker.on('error', (e) => {
+      host.onFailure((e) => {
         reject(e);
         model.shutDown(e);
       });
-      worker.on('exit', () => model.shutDown(new Error('the model worker has stopped')));
+      // The in-process host starts after the listener above exists, so that its first message is seen.
+      host.start();
     });
     model.updateRef();
     return model;
@@ -256,7 +261,7 @@ export class TextModel {
   /** Ends the worker; requests still running fail. */
   async close(): Promise<void> {
     this.shutDown(new SwatError('the model was closed'));
-    await this.worker.terminate();
+    await this.host.close();
   }
 
   /** The engine's options for a library call. */
@@ -317,13 +322,13 @@ export class TextModel {
   }
 
   private post(m: ToWorker): void {
-    if (!this.closed) this.worker.postMessage(m);
+    if (!this.closed) this.host.port.postMessage(m);
   }
 
   /** The worker keeps the process alive only while a request is in flight. */
   private updateRef(): void {
-    if (this.requests.size > 0) this.worker.ref();
-    else this.worker.unref();
+    if (this.requests.size > 0) this.host.port.ref();
+    else this.host.port.unref();
   }
 
   private shutDown(reason: Error): void {
@@ -338,4 +343,44 @@ export class TextModel {
 /** Loads a model directory on the best available backend (see LoadOptions). */
 export function load(dir: string, options: LoadOptions = {}): Promise<TextModel> {
   return TextModel.load(dir, options);
+}
+
+/** Where the engine runs, seen from the TextModel: a port to talk through, how it ends, and failures that
+ *  are not a request's (a worker that crashed). */
+interface EngineLink {
+  port: {
+    postMessage(m: ToWorker): void;
+    on(event: 'message', fn: (m: FromWorker) => void): void;
+    ref(): void;
+    unref(): void;
+  };
+  start(): void;
+  onFailure(fn: (e: Error) => void): void;
+  close(): Promise<void>;
+}
+
+function workerHost(init: WorkerInit): EngineLink {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+  return {
+    port: worker,
+    start: () => {},
+    onFailure: (fn) => {
+      worker.on('error', fn);
+      worker.on('exit', () => fn(new Error('the model worker has stopped')));
+    },
+    close: async () => void (await worker.terminate()),
+  };
+}
+
+function inProcessHost(init: WorkerInit): EngineLink {
+  const { port1, port2 } = new MessageChannel();
+  return {
+    port: port1,
+    start: () => hostEngine(port2, init),
+    onFailure: () => {},
+    close: async () => {
+      port1.close();
+      port2.close();
+    },
+  };
 }

@@ -25,7 +25,7 @@ export async function runGenerate(v: Parsed): Promise<void> {
   const source = inputSource(v, 'prompt', 'prompt-file');
   const options = completionOptions(v, int(v, 'max-new-tokens')!);
   if (flag(v, 'greedy')) options.temperature = 0;
-  const model = await loadFrom(v, 'generate', { prefillChunk: posInt(v, 'prefill-chunk')!, maxStreams: 1 });
+  const model = await loadFrom(v, 'generate', { prefillChunk: posInt(v, 'prefill-chunk')!, maxStreams: 1, inProcess: true });
   try {
     const json = flag(v, 'json');
     const ids: number[] = [];

@@ -19,7 +19,7 @@ export const scoreCommand: CommandSpec = {
 
 export async function runScore(v: Parsed): Promise<void> {
   const source = inputSource(v, 'text', 'file');
-  const model = await loadFrom(v, 'score', { prefillChunk: posInt(v, 'chunk')!, maxStreams: 1 });
+  const model = await loadFrom(v, 'score', { prefillChunk: posInt(v, 'chunk')!, maxStreams: 1, inProcess: true });
   try {
     const s = await model.score(promptOf(source, model, 'text'));
     print(JSON.stringify({ ids: s.tokens, logprobs: s.logprobs, sum: s.sum, perplexity: s.perplexity, bits_per_byte: s.bitsPerByte }) + '\n');
