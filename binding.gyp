@@ -18,6 +18,7 @@
         "native/matmul.c",
         "native/norm.c",
         "native/optim.c",
+        "native/pool_common.c",
         "native/threads.c"
       ],
       "defines": ["SWAT_SOURCE_HASH=\"<!(node native/source-hash.mjs)\""],

@@ -3,7 +3,7 @@
 //   node native/install.mjs           the npm install hook: never fails the install. Without a C compiler (or
 //                                     with a failing build) the package still installs; the backend selector
 //                                     then says once that the native backend is unavailable and uses the
-//                                     reference backend.
+//                                     wasm backend (its modules ship built in native/wasm/modules/).
 //   node native/install.mjs --strict  run by `npm test` (and so by CI): makes sure the addon was built from
 //                                     the sources in the tree (native/source-hash.mjs), rebuilding it when it
 //                                     is missing or stale, and exits 1 with the compiler's errors when that
@@ -93,7 +93,7 @@ function lenient() {
   } else {
     console.log(
       `swat: native backend not built (no C compiler or node-gyp failed; see ${LOG_NAME}): ` +
-        'the reference backend will be used',
+        'the wasm backend will be used',
     );
   }
   return 0;

@@ -1,6 +1,7 @@
 /* Internal interface of the native backend: the thread pool, run-time ISA dispatch, and the kernels that
- * addon.c exposes to JavaScript. Not a public C API: argument checking happens in addon.c, so every
- * function here trusts its sizes. All buffers are float32, row-major; notation of SWAT.md (B, T, H, Dh, ...).
+ * addon.c exposes to JavaScript (and wasm/exports.c, in the WebAssembly build of the same kernels). Not a
+ * public C API: argument checking happens in addon.c (in TypeScript for WebAssembly), so every function
+ * here trusts its sizes. All buffers are float32, row-major; notation of SWAT.md (B, T, H, Dh, ...).
  */
 #ifndef SWAT_NATIVE_H
 #define SWAT_NATIVE_H
@@ -8,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- threads.c: persistent pool, work handed out in chunks through an atomic counter ---------------- */
+/* ---- threads.c (wasm/runtime.c): persistent pool, work handed out through an atomic counter ---------- */
 
 /* One unit of work: task index in [0, ntasks), tid in [0, pool_threads()) names the thread running it
  * (0 is the caller), so a task can use per-thread scratch. */
@@ -21,7 +22,7 @@ void pool_run(long ntasks, swat_task_fn fn, void *ctx);
 
 /* ---- cpu.c: which instruction set the kernels use ------------------------------------------------------ */
 
-enum swat_isa { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+enum swat_isa { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2, ISA_SIMD128 = 3 };
 
 /* Register-blocked GEMM micro-kernel: C (mr × nr, row stride ldc) = or += Ap · Bp over kc, where Ap holds
  * kc groups of mr values (one column of the A block each) and Bp kc groups of nr values (one row of B). */
@@ -55,20 +56,23 @@ void cpu_set_isa(enum swat_isa isa);
 /* The active kernels. */
 const swat_isa_ops *cpu_ops(void);
 
-/* ISA-specific tables, each in its own file compiled with function-level target attributes. */
+/* ISA-specific tables, each in its own file compiled with function-level target attributes; SIMD128
+ * (wasm/kernels_simd128.c) only in the WebAssembly build. */
 extern const swat_isa_ops swat_ops_portable;
 extern const swat_isa_ops swat_ops_avx2;
 extern const swat_isa_ops swat_ops_avx512;
+extern const swat_isa_ops swat_ops_simd128;
 
-/* Seconds since an arbitrary origin (monotonic). */
+/* Seconds since an arbitrary origin (monotonic); threads.c (wasm/runtime.c). */
 double swat_now(void);
-/* GFLOP/s of the FMA loop run for `seconds` on `threads` threads at once. */
+/* GFLOP/s of the FMA loop run for `seconds` on `threads` threads at once; pool_common.c. */
 double swat_peak_flops(double seconds, int threads);
 
-/* ---- scratch: per-thread buffers that only grow ------------------------------------------------------- */
+/* ---- pool_common.c: per-thread buffers that only grow ----------------------------------------------- */
 
 /* Slot `slot` (< SWAT_SCRATCH_SLOTS) of the calling thread, at least n floats, 64-byte aligned; contents
- * are undefined. Running out of memory for scratch aborts the process: it is a few MB at most. */
+ * are undefined. Running out of memory for scratch ends the computation (swat_out_of_memory): it is a few
+ * MB at most. */
 #define SWAT_SCRATCH_SLOTS 24
 enum {
   SCR_PACK_A = 0, SCR_PACK_B, SCR_EDGE, SCR_PACK_TAIL, /* matmul.c */
@@ -78,6 +82,9 @@ enum {
 float *scratch_get(int slot, size_t n);
 /* Frees the calling thread's scratch (a worker does so when the pool is resized). */
 void scratch_release(void);
+/* Ends the computation when scratch cannot be allocated: natively the process aborts with a message; in
+ * WebAssembly the instance traps and the host reports it. */
+_Noreturn void swat_out_of_memory(size_t bytes);
 
 /* ---- matmul.c --------------------------------------------------------------------------------------- */
 
@@ -139,6 +146,10 @@ typedef struct {
 void swat_adamw(float *param, const float *grad, float *m, float *v, long n, const swat_adamw_hyper *h);
 
 /* Splits [0, n) into chunks of about `grain` items for pool_run: at least one, more when n is large. */
-long swat_chunks(long n, long grain);
+static inline long swat_chunks(long n, long grain) {
+  if (grain < 1) grain = 1;
+  long c = (n + grain - 1) / grain;
+  return c < 1 ? 1 : c;
+}
 
 #endif

@@ -2,15 +2,16 @@
  * per job, and fed task indices from one atomic counter. Dynamic hand-out matters on shared machines: a
  * core that stalls just takes fewer chunks instead of holding everyone back at a fixed split, and the
  * caller waits for tasks, not threads, so a worker that never got the CPU holds nothing up.
- * Also the per-thread scratch buffers. Not a general scheduler: one job at a time, no nesting. */
+ * (Scratch buffers and the peak measurement are in pool_common.c, shared with the WebAssembly build.) Not a
+ * general scheduler: one job at a time, no nesting. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
+#include "handout.h"
 #include "swat.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -20,19 +21,6 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* How long a waiting thread spins before it sleeps (tens of microseconds): long enough to bridge the gap
- * between two ops (a few microseconds of JavaScript), short enough that an oversubscribed machine (several
- * processes, each with its pool) does not lose its cores to threads that only wait. */
-#define SPIN_ROUNDS 2000
-
-/* One job: tasks [0, ntasks) of fn. Two slots, indexed by the job's generation, so a worker that read the
- * descriptor of an old job can never pair it with a task index of the next one (see grab_task). */
-typedef struct {
-  swat_task_fn fn;
-  void *ctx;
-  long ntasks;
-} job_t;
-
 typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t wake;     /* a new job was posted (or stop) */
@@ -40,9 +28,7 @@ typedef struct {
   pthread_t *workers;
   int nthreads; /* including the caller */
   int stop;
-  /* generation (high 32 bits) and next task index (low 32 bits) in one word: taking a task is a CAS that
-   * fails if the job changed, so a thread that woke late cannot take a task of a job it did not read. */
-  _Atomic uint64_t state;
+  _Atomic uint64_t state; /* job generation and next task (handout.h) */
   atomic_long done; /* tasks of the current job completed */
   job_t jobs[2];
 } pool_t;
@@ -56,28 +42,12 @@ static pool_t pool = {
 /* One job at a time even if several JavaScript threads load the addon. */
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static unsigned state_generation(uint64_t s) { return (unsigned)(s >> 32); }
-
-/* Takes the next task of job `gen`, if that job is still current and has tasks left. */
-static int grab_task(unsigned gen, long ntasks, long *task) {
-  uint64_t s = atomic_load_explicit(&pool.state, memory_order_acquire);
-  for (;;) {
-    if (state_generation(s) != gen) return 0;
-    const long idx = (long)(s & 0xffffffffu);
-    if (idx >= ntasks) return 0;
-    if (atomic_compare_exchange_weak_explicit(&pool.state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) {
-      *task = idx;
-      return 1;
-    }
-  }
-}
-
 /* Runs tasks of job `gen` until none is left. The caller waits for completed tasks, not for threads, so a
  * worker that is descheduled before it takes a task never holds the job up. */
 static void run_tasks(unsigned gen, int tid) {
   const job_t job = pool.jobs[gen & 1];
   long t;
-  while (grab_task(gen, job.ntasks, &t)) {
+  while (grab_task(&pool.state, gen, job.ntasks, &t)) {
     job.fn(job.ctx, t, tid);
     if (atomic_fetch_add_explicit(&pool.done, 1, memory_order_acq_rel) + 1 == job.ntasks && tid != 0) {
       /* The last task finished on a worker: wake the caller if it went to sleep (it checks under the lock). */
@@ -178,80 +148,13 @@ void pool_run(long ntasks, swat_task_fn fn, void *ctx) {
   pthread_mutex_unlock(&job_mu);
 }
 
-long swat_chunks(long n, long grain) {
-  if (grain < 1) grain = 1;
-  long c = (n + grain - 1) / grain;
-  return c < 1 ? 1 : c;
-}
-
 double swat_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- per-thread scratch ---------------------------------------------------------------------------- */
-
-typedef struct {
-  float *ptr;
-  size_t cap;
-} scratch_slot;
-
-/* A worker's buffers live as long as the worker, the caller's as long as the process, and both stay at the
- * largest size any op asked for (a few MB for the model's shapes). */
-static _Thread_local scratch_slot slots[SWAT_SCRATCH_SLOTS];
-
-void scratch_release(void) {
-  for (int i = 0; i < SWAT_SCRATCH_SLOTS; i++) {
-    free(slots[i].ptr);
-    slots[i].ptr = NULL;
-    slots[i].cap = 0;
-  }
-}
-
-float *scratch_get(int slot, size_t n) {
-  scratch_slot *s = &slots[slot];
-  if (n > s->cap) {
-    free(s->ptr);
-    size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-    s->ptr = aligned_alloc(64, bytes);
-    if (!s->ptr) {
-      fprintf(stderr, "swat native: out of memory for %zu bytes of scratch\n", bytes);
-      abort();
-    }
-    s->cap = n;
-  }
-  return s->ptr;
-}
-
-/* ---- peak measurement ------------------------------------------------------------------------------ */
-
-typedef struct {
-  double deadline;
-  double flops[256];
-} peak_ctx;
-
-static void peak_task(void *ctx, long task, int tid) {
-  (void)tid;
-  peak_ctx *p = ctx;
-  p->flops[task] = cpu_ops()->fma_loop(p->deadline);
-}
-
-double swat_peak_flops(double seconds, int threads) {
-  peak_ctx p;
-  memset(&p, 0, sizeof p);
-  if (threads < 1) threads = 1;
-  if (threads > 256) threads = 256;
-  int saved = pool_threads();
-  pool_set_threads(threads);
-  double t0 = swat_now();
-  /* One task per thread, all running to one shared deadline: a thread that wakes late (or picks up a
-   * second task) just contributes fewer flops, and the rate stays total flops over elapsed time. */
-  p.deadline = t0 + seconds;
-  pool_run(threads, peak_task, &p);
-  double elapsed = swat_now() - t0;
-  pool_set_threads(saved);
-  double total = 0;
-  for (int i = 0; i < threads; i++) total += p.flops[i];
-  return elapsed > 0 ? total / elapsed * 1e-9 : 0;
+_Noreturn void swat_out_of_memory(size_t bytes) {
+  fprintf(stderr, "swat native: out of memory for %zu bytes of scratch\n", bytes);
+  abort();
 }

@@ -1,6 +1,13 @@
 // The model config: config.json field names of SWAT.md §2 (those of the authors' PyTorch implementation,
 // plus this project's extra fields), strict parsing with one-line errors, ALiBi slope presets (§3.1) and
 // the derived quantities (§3.2 receptive field, decode memory).
+//
+// A config.json written by the authors' SWATConfig (flash-linear-attention's `swat` model) reads with that
+// class's defaults and derivations: intermediate_size null → from hidden_ratio, tie_word_embeddings absent →
+// untied, bos/eos absent → 1/2. Its other fields are honoured where they leave SWAT.md's computation as it
+// is (norm_first only moves the norm weights, fuse_* pick kernels) and refused, with the reason, where they
+// change it (grouped key/value heads, projection biases, query/key norms). The sizes and the window have
+// no default here: a model's shape is never guessed.
 
 import type { AttentionActivation } from './backend/backend.js';
 import { ConfigError, showJson } from './errors.js';
@@ -23,8 +30,12 @@ export interface SwatConfig {
   tie_word_embeddings: boolean;
   bos_token_id: number | null;
   eos_token_id: number | null;
+  pad_token_id: number | null;
   initializer_range: number;
   max_position_embeddings: number;
+  /** The authors' layout with the two norms inside the attention and MLP modules (weights
+   *  `attn.norm.weight`, `mlp.norm.weight`): the same computation, other weight names. */
+  norm_first: boolean;
   // Extra fields of this project (SWAT.md §2), ignored by the PyTorch implementation.
   attention_activation: AttentionActivation;
   /** Resolved per-head slopes s_h (SWAT.md §3 sign convention: negative favours recent keys). */
@@ -33,9 +44,10 @@ export interface SwatConfig {
   sigmoid_bias: number;
 }
 
-/** Default MLP width of SWAT.md §2: 256 · ceil(floor(d · 4 · 2/3) / 256). */
-export function defaultIntermediateSize(d: number): number {
-  return 256 * Math.ceil(Math.floor((d * 4 * 2) / 3) / 256);
+/** Default MLP width of SWAT.md §2: 256 · ceil(floor(d · 4 · 2/3) / 256); the authors derive it the same
+ *  way from their `hidden_ratio` (4 by default), in the same order of operations. */
+export function defaultIntermediateSize(d: number, hiddenRatio = 4): number {
+  return 256 * Math.ceil(Math.trunc((d * hiddenRatio * 2) / 3) / 256);
 }
 
 export type SlopeSchedule = 'code' | 'paper';
@@ -98,6 +110,7 @@ export interface ArchitectureOptions {
   ropeTheta?: number;
   bosId?: number | null;
   eosId?: number | null;
+  padId?: number | null;
   maxPositionEmbeddings?: number;
 }
 
@@ -117,8 +130,10 @@ export function makeConfig(o: ArchitectureOptions): SwatConfig {
     tie_word_embeddings: o.tieEmbeddings ?? true,
     bos_token_id: o.bosId ?? null,
     eos_token_id: o.eosId ?? null,
+    pad_token_id: o.padId ?? null,
     initializer_range: 0.02,
     max_position_embeddings: o.maxPositionEmbeddings ?? 4 * (o.window ?? 512),
+    norm_first: false,
     attention_activation: o.attention ?? 'sigmoid',
     alibi_slopes: [],
     use_rope: o.rope ?? true,
@@ -165,33 +180,47 @@ interface FieldRule {
   expected: string;
   /** Upper bound (CONFIG_LIMITS), checked after the type. */
   max?: number;
-  /** Used when the field is absent; fields without a default are required. */
+  /** Used when the field is absent (or null, with `nullIsAbsent`); fields without one are required. */
   fallback?: (c: Record<string, unknown>) => unknown;
+  nullIsAbsent?: boolean;
+  /** What the authors' SWATConfig would take for a required field, for the message that asks for it. */
+  authorsDefault?: string;
 }
 
-// The fields every SWAT config must state, then those with a default (SWAT.md §2 values), so a config
-// written by the PyTorch implementation (which lacks this project's extra fields) loads as SWAT.
+const isTokenIdOrNull: Check = (v) => v === null || isNonNegInt(v);
+
+// The fields every SWAT config must state, then those with a default: the authors' SWATConfig defaults,
+// and SWAT.md §2 values for this project's extra fields, so a config written by the PyTorch implementation
+// (which lacks them) loads as SWAT.
 const FIELDS: Record<keyof SwatConfig, FieldRule> = {
   model_type: { check: (v) => v === 'swat', expected: '"swat"' },
-  vocab_size: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.vocab_size },
-  hidden_size: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.hidden_size },
-  num_hidden_layers: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.num_hidden_layers },
-  num_heads: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.num_heads },
-  window_size: { check: (v) => v === null || isPosInt(v), expected: 'a positive integer or null', max: CONFIG_LIMITS.window_size },
+  vocab_size: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.vocab_size, authorsDefault: '32000' },
+  hidden_size: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.hidden_size, authorsDefault: '2048' },
+  num_hidden_layers: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.num_hidden_layers, authorsDefault: '24' },
+  num_heads: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.num_heads, authorsDefault: '32' },
+  window_size: {
+    check: (v) => v === null || isPosInt(v),
+    expected: 'a positive integer or null',
+    max: CONFIG_LIMITS.window_size,
+    authorsDefault: 'null, full attention',
+  },
   rope_theta: { check: isPosNum, expected: 'a positive number', fallback: () => 10000 },
   intermediate_size: {
     check: isPosInt,
     expected: 'a positive integer',
     max: CONFIG_LIMITS.intermediate_size,
-    fallback: (c) => (isPosInt(c['hidden_size']) ? defaultIntermediateSize(c['hidden_size'] as number) : undefined),
+    nullIsAbsent: true,
+    fallback: (c) => (isPosInt(c['hidden_size']) ? defaultIntermediateSize(c['hidden_size'] as number, hiddenRatio(c)) : undefined),
   },
   hidden_act: { check: (v) => v === 'swish' || v === 'silu', expected: '"swish"', fallback: () => 'swish' },
   norm_eps: { check: isPosNum, expected: 'a positive number', fallback: () => 1e-6 },
-  tie_word_embeddings: { check: isBool, expected: 'true or false', fallback: () => true },
-  bos_token_id: { check: (v) => v === null || isNonNegInt(v), expected: 'a token id or null', fallback: () => null },
-  eos_token_id: { check: (v) => v === null || isNonNegInt(v), expected: 'a token id or null', fallback: () => null },
+  tie_word_embeddings: { check: isBool, expected: 'true or false', fallback: () => false },
+  bos_token_id: { check: isTokenIdOrNull, expected: 'a token id or null', fallback: () => 1 },
+  eos_token_id: { check: isTokenIdOrNull, expected: 'a token id or null', fallback: () => 2 },
+  pad_token_id: { check: isTokenIdOrNull, expected: 'a token id or null', fallback: () => null },
   initializer_range: { check: isPosNum, expected: 'a positive number', fallback: () => 0.02 },
   max_position_embeddings: { check: isPosInt, expected: 'a positive integer', max: CONFIG_LIMITS.max_position_embeddings, fallback: () => 2048 },
+  norm_first: { check: isBool, expected: 'true or false', fallback: () => false },
   attention_activation: {
     check: (v) => v === 'sigmoid' || v === 'softmax',
     expected: '"sigmoid" or "softmax"',
@@ -206,26 +235,76 @@ const FIELDS: Record<keyof SwatConfig, FieldRule> = {
   sigmoid_bias: { check: isFiniteNum, expected: 'a number', fallback: () => 0 },
 };
 
-/** Parses and validates config.json text. Unknown fields (the PyTorch implementation has more) are ignored. */
+/** The authors' hidden_ratio (null or absent: 4, as their MLP takes it). */
+function hiddenRatio(c: Record<string, unknown>): number {
+  const r = c['hidden_ratio'];
+  return typeof r === 'number' ? r : 4;
+}
+
+/** The authors' SWATConfig fields that swat does not keep: each is checked, and a value that would change
+ *  the computation is refused with the reason (a problem string; null when the value is fine). Absent and
+ *  null are their defaults. */
+const AUTHORS_FIELDS: Record<string, (v: unknown, c: Record<string, unknown>) => string | null> = {
+  num_kv_heads: (v, c) => {
+    if (v === c['num_heads']) return null;
+    if (!isPosInt(v)) return 'expected a positive integer or null';
+    return `grouped key/value heads (${v} for num_heads ${showJson(c['num_heads'])}) change the attention; swat has one key/value head per query head (set it to null)`;
+  },
+  hidden_ratio: (v) => (isPosNum(v) ? null : 'expected a positive number or null'),
+  attention_bias: (v) => refuseTrue(v, 'biases on the attention projections are not part of SWAT (SWAT.md §2: no biases anywhere)'),
+  qkv_bias: (v) => refuseTrue(v, 'biases on the query, key and value projections are not part of SWAT (SWAT.md §2: no biases anywhere)'),
+  qk_norm: (v) => refuseTrue(v, 'RMSNorm on queries and keys is not part of SWAT (SWAT.md §3)'),
+  // The authors' model builds its norms with gains whatever this says; kernels and caching change no value.
+  elementwise_affine: (v) => (isBool(v) ? null : 'expected true or false'),
+  use_cache: (v) => (isBool(v) ? null : 'expected true or false'),
+  fuse_norm: (v) => (isBool(v) ? null : 'expected true or false'),
+  fuse_swiglu: (v) => (isBool(v) ? null : 'expected true or false'),
+  fuse_cross_entropy: (v) => (isBool(v) ? null : 'expected true or false'),
+  fuse_linear_cross_entropy: (v) => (isBool(v) ? null : 'expected true or false'),
+};
+
+function refuseTrue(v: unknown, why: string): string | null {
+  if (v === false) return null;
+  return v === true ? why : 'expected true or false';
+}
+
+/** Parses and validates config.json text. Unknown fields (the PyTorch side writes more) are ignored. */
 export function parseConfig(text: string, fileName: string): SwatConfig {
   const raw = parseJson(text, fileName, { maxSize: JSON_LIMITS.config, error: ConfigError });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${fileName}: expected a JSON object`);
   }
   const src = raw as Record<string, unknown>;
+  // hidden_ratio first: intermediate_size may be derived from it.
+  const authorsField = (name: string, values: Record<string, unknown>) => {
+    const v = Object.hasOwn(src, name) ? src[name] : undefined;
+    const why = v === undefined || v === null ? null : AUTHORS_FIELDS[name]!(v, values);
+    if (why !== null) throw new ConfigError(`${fileName}: field "${name}" is ${showJson(v)}: ${why}`);
+  };
+  authorsField('hidden_ratio', src);
   const out: Record<string, unknown> = {};
   for (const [name, rule] of Object.entries(FIELDS)) {
     let v = Object.hasOwn(src, name) ? src[name] : undefined;
+    if (v === null && rule.nullIsAbsent) v = undefined;
     if (v === undefined && rule.fallback) v = rule.fallback(src);
-    if (v === undefined) throw new ConfigError(`${fileName}: missing field "${name}" (${rule.expected})`);
+    if (v === undefined) {
+      const theirs = rule.authorsDefault ? `; the authors' SWATConfig would take ${rule.authorsDefault}` : '';
+      throw new ConfigError(`${fileName}: missing field "${name}" (${rule.expected}${theirs})`);
+    }
     if (!rule.check(v)) {
       throw new ConfigError(`${fileName}: field "${name}" is ${showJson(v)}, expected ${rule.expected}`);
     }
     out[name] = v;
   }
   out['hidden_act'] = 'swish';
+  const derived = out['intermediate_size'] as number;
+  if ((src['intermediate_size'] ?? null) === null && !(derived <= CONFIG_LIMITS.intermediate_size)) {
+    const why = `with intermediate_size null it makes an MLP width of ${derived}, more than the limit of ${CONFIG_LIMITS.intermediate_size}`;
+    throw new ConfigError(`${fileName}: field "hidden_ratio" is ${showJson(src['hidden_ratio'])}: ${why}`);
+  }
   const cfg = out as unknown as SwatConfig;
   checkConfig(cfg, fileName);
+  for (const name of Object.keys(AUTHORS_FIELDS)) authorsField(name, out);
   return cfg;
 }
 
@@ -249,7 +328,7 @@ function checkConfig(c: SwatConfig, where: string): void {
   if (c.alibi_slopes.length !== 0 && c.alibi_slopes.length !== c.num_heads) {
     throw new ConfigError(`${where}: field "alibi_slopes" has ${c.alibi_slopes.length} entries, num_heads is ${c.num_heads}`);
   }
-  for (const name of ['bos_token_id', 'eos_token_id'] as const) {
+  for (const name of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) {
     const id = c[name];
     if (id !== null && id >= c.vocab_size) {
       throw new ConfigError(`${where}: field "${name}" is ${showJson(id)}, outside the vocabulary of ${c.vocab_size}`);
@@ -272,8 +351,69 @@ export function parameterCount(c: SwatConfig): number {
   return checkedSum([embeddings, checkedProduct(L, perLayer), D]);
 }
 
-export function configToJson(c: SwatConfig): string {
-  return JSON.stringify(c, null, 2) + '\n';
+/** torch_dtype names of the weight dtypes. */
+export const TORCH_DTYPES = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const;
+
+/** config.json text: the authors' field names in their order, stated explicitly where their class's
+ *  default would mean something else (tie_word_embeddings, bos/eos), the architecture class
+ *  `transformers` instantiates, the weights' dtype, then this project's extra fields. */
+export function configToJson(c: SwatConfig, dtype: keyof typeof TORCH_DTYPES = 'F32'): string {
+  const json = {
+    model_type: c.model_type,
+    architectures: ['SWATForCausalLM'],
+    vocab_size: c.vocab_size,
+    hidden_size: c.hidden_size,
+    num_hidden_layers: c.num_hidden_layers,
+    num_heads: c.num_heads,
+    num_kv_heads: null, // the authors' one key/value head per query head, and unaffected by an edit of num_heads
+    window_size: c.window_size,
+    rope_theta: c.rope_theta,
+    max_position_embeddings: c.max_position_embeddings,
+    intermediate_size: c.intermediate_size,
+    hidden_act: c.hidden_act,
+    initializer_range: c.initializer_range,
+    norm_first: c.norm_first,
+    norm_eps: c.norm_eps,
+    attention_bias: false,
+    pad_token_id: c.pad_token_id,
+    bos_token_id: c.bos_token_id,
+    eos_token_id: c.eos_token_id,
+    tie_word_embeddings: c.tie_word_embeddings,
+    torch_dtype: TORCH_DTYPES[dtype],
+    attention_activation: c.attention_activation,
+    alibi_slopes: c.alibi_slopes,
+    use_rope: c.use_rope,
+    sigmoid_bias: c.sigmoid_bias,
+  };
+  return JSON.stringify(json, null, 2) + '\n';
+}
+
+/** The options of `c` that the authors' PyTorch class does not have: it ignores these fields (it always
+ *  computes sigmoid attention with RoPE, no bias and the balanced slopes of the code's schedule), so a
+ *  model using them loads there without an error and computes a different function. Each entry is the
+ *  field and its value, for people; none means that class computes this model. */
+export function swatOnlyOptions(c: SwatConfig): string[] {
+  const out: string[] = [];
+  if (c.attention_activation !== 'sigmoid') out.push(`attention_activation "${c.attention_activation}"`);
+  if (c.sigmoid_bias !== 0) out.push(`sigmoid_bias ${c.sigmoid_bias}`);
+  if (!c.use_rope) out.push('use_rope false');
+  const preset = slopePreset(c.alibi_slopes);
+  if (preset !== 'balanced') out.push(`alibi_slopes (${preset})`);
+  return out;
+}
+
+/** Which preset (SWAT.md §3.1) the slopes are, with the paper's schedule named when it is that one:
+ *  "balanced", "negative, paper schedule", …, or "explicit". */
+export function slopePreset(slopes: readonly number[]): string {
+  const H = slopes.length;
+  const same = (s: number[]) => s.length === H && s.every((x, i) => x === slopes[i]);
+  for (const preset of ['balanced', 'negative', 'positive', 'none']) {
+    for (const schedule of ['code', 'paper'] as const) {
+      if (preset === 'balanced' && H % 2 !== 0) continue;
+      if (same(alibiSlopes(preset, H, schedule))) return schedule === 'code' || preset === 'none' ? preset : `${preset}, paper schedule`;
+    }
+  }
+  return 'explicit';
 }
 
 export function headDim(c: SwatConfig): number {

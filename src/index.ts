@@ -6,6 +6,8 @@ export * from './config.js';
 export type * from './backend/backend.js';
 export { ReferenceBackend } from './backend/reference.js';
 export { selectBackend } from './backend/index.js';
+export { WasmBackend } from './backend/wasm/backend.js';
+export { createWasmBackend, type WasmOptions } from './backend/wasm/node.js';
 export { SwatModel } from './model/model.js';
 export { KvCache } from './model/cache.js';
 export { ParamBuffer, paramSpecs } from './model/params.js';

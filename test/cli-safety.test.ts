@@ -51,7 +51,7 @@ test('init refuses to replace a model (or a run) without --force, and replaces i
   ok(...run(trained, '--steps', '2'));
   fails(new RegExp(`^swat: error: ${trained} already holds a model and a training checkpoint \\(config\\.json, model\\.safetensors, tokenizer\\.json, optimizer\\.safetensors, trainer_state\\.json\\): pass --force`), 'init', '--out', trained, ...arch);
   ok('init', '--out', trained, ...arch, '--force');
-  assert.deepEqual(readdirSync(trained).sort(), ['config.json', 'model.safetensors', 'tokenizer.json']);
+  assert.deepEqual(readdirSync(trained).sort(), ['config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
 });
 
 test('tokenizer train refuses to replace a tokenizer, or a model\'s, without --force', () => {

@@ -98,7 +98,7 @@ test('bad model files: corrupt or truncated weights, config with a missing or wr
     delete c['num_heads'];
     writeFileSync(join(d, 'config.json'), JSON.stringify(c));
   });
-  fails(`${join(noField, 'config.json')}: missing field "num_heads" (a positive integer)`, 'info', '--model', noField);
+  fails(`${join(noField, 'config.json')}: missing field "num_heads" (a positive integer; the authors' SWATConfig would take 32)`, 'info', '--model', noField);
   const wrong = brokenModel('wrongfield', (d) => {
     const c = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')) as Record<string, unknown>;
     c['hidden_size'] = 20;

@@ -1,9 +1,20 @@
 // Pins SWAT.md §2 and §3.1: slope presets equal the spec's test vectors, config.json parses strictly and
-// round-trips, derived quantities follow §3.2.
+// round-trips, derived quantities follow §3.2; configs in the shape of the authors' SWATConfig load with its
+// defaults and derivations, or are refused with the reason when a field changes the computation.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { alibiSlopes, configToJson, defaultIntermediateSize, makeConfig, parameterCount, parseConfig, receptiveField } from '../src/config.js';
+import {
+  alibiSlopes,
+  configToJson,
+  defaultIntermediateSize,
+  makeConfig,
+  parameterCount,
+  parseConfig,
+  receptiveField,
+  slopePreset,
+  swatOnlyOptions,
+} from '../src/config.js';
 import { paramSpecs } from '../src/model/params.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -70,6 +81,87 @@ test('config.json round-trips and uses the field names of SWAT.md §2', () => {
   assert.deepEqual(parseConfig(configToJson(full), 'x'), full);
 });
 
+test('config.json states what the PyTorch side reads: the architecture class, the dtype, tying, one KV head per head', () => {
+  const c = makeConfig({ vocabSize: 258, layers: 2, dim: 16, heads: 4, window: 8, bosId: 257, eosId: 257 });
+  const raw = JSON.parse(configToJson(c)) as Record<string, unknown>;
+  assert.deepEqual(raw['architectures'], ['SWATForCausalLM']);
+  assert.equal(raw['torch_dtype'], 'float32');
+  assert.equal(JSON.parse(configToJson(c, 'BF16')).torch_dtype, 'bfloat16');
+  assert.equal(JSON.parse(configToJson(c, 'F16')).torch_dtype, 'float16');
+  assert.equal(raw['tie_word_embeddings'], true);
+  assert.equal(raw['num_kv_heads'], null);
+  assert.equal(raw['attention_bias'], false);
+  assert.equal(raw['norm_first'], false);
+  assert.equal(raw['pad_token_id'], null);
+  assert.deepEqual(parseConfig(configToJson(c, 'BF16'), 'x'), c);
+});
+
+/** config.json as the authors' SWATConfig.save_pretrained writes it: every field of the class. */
+const AUTHORS = {
+  architectures: ['SWATForCausalLM'], attention_bias: false, bos_token_id: 1, elementwise_affine: true, eos_token_id: 2,
+  fuse_cross_entropy: true, fuse_norm: true, hidden_act: 'swish', hidden_ratio: 4, hidden_size: 1024, initializer_range: 0.02,
+  intermediate_size: null, max_position_embeddings: 2048, model_type: 'swat', norm_eps: 1e-6, norm_first: false, num_heads: 16,
+  num_hidden_layers: 24, num_kv_heads: null, pad_token_id: null, rope_theta: 10000.0, tie_word_embeddings: false,
+  torch_dtype: 'bfloat16', transformers_version: '4.46.0', use_cache: true, vocab_size: 32000, window_size: 256,
+};
+
+test("the authors' config loads with their defaults and derivations: intermediate_size from hidden_ratio, untied unless stated", () => {
+  const c = parseConfig(JSON.stringify(AUTHORS), 'config.json');
+  assert.equal(c.intermediate_size, 2816); // 256 · ceil(int(1024 · 4 · 2/3) / 256)
+  assert.equal(c.tie_word_embeddings, false);
+  assert.deepEqual([c.bos_token_id, c.eos_token_id, c.pad_token_id], [1, 2, null]);
+  assert.equal(c.norm_first, false);
+  const ratio = (patch: Record<string, unknown>) => parseConfig(JSON.stringify({ ...AUTHORS, ...patch }), 'config.json').intermediate_size;
+  assert.equal(ratio({ hidden_ratio: 3 }), 2048); // int(2048) → 8 × 256
+  assert.equal(ratio({ hidden_ratio: 2.5 }), 1792); // int(1706.67) = 1706 → 7 × 256
+  assert.equal(ratio({ hidden_ratio: null }), 2816); // the MLP's own default, 4
+  assert.equal(ratio({ hidden_ratio: 3, intermediate_size: 100 }), 100); // an explicit size wins
+  assert.equal(defaultIntermediateSize(1024, 2.5), 1792);
+  // Their legacy training config states a handful of fields: the rest are the class's defaults.
+  const legacy = parseConfig(JSON.stringify({
+    attention_bias: false, bos_token_id: 1, eos_token_id: 2, fuse_cross_entropy: true, fuse_norm: true, hidden_act: 'swish',
+    hidden_size: 1024, initializer_range: 0.02, max_position_embeddings: 8192, model_type: 'swat', num_heads: 16,
+    num_hidden_layers: 24, norm_eps: 1e-6, tie_word_embeddings: true, use_cache: true, vocab_size: 32000, window_size: 256,
+  }), 'config.json');
+  assert.deepEqual([legacy.intermediate_size, legacy.rope_theta, legacy.tie_word_embeddings, legacy.max_position_embeddings], [2816, 10000, true, 8192]);
+  // Fields that pick kernels or caching, or that the authors' class ignores, change nothing.
+  const same = parseConfig(JSON.stringify({ ...AUTHORS, fuse_norm: false, fuse_swiglu: false, fuse_linear_cross_entropy: true, use_cache: false, elementwise_affine: false, num_kv_heads: 16 }), 'config.json');
+  assert.deepEqual(same, parseConfig(JSON.stringify(AUTHORS), 'config.json'));
+  assert.equal(parseConfig(JSON.stringify({ ...AUTHORS, norm_first: true }), 'config.json').norm_first, true);
+});
+
+test("the authors' fields that would change the computation are refused with the reason", () => {
+  const bad = (patch: Record<string, unknown>, message: string) => {
+    assert.throws(() => parseConfig(JSON.stringify({ ...AUTHORS, ...patch }), 'm/config.json'), { name: 'ConfigError', message: `m/config.json: ${message}` });
+  };
+  bad({ num_kv_heads: 4 }, 'field "num_kv_heads" is 4: grouped key/value heads (4 for num_heads 16) change the attention; swat has one key/value head per query head (set it to null)');
+  bad({ num_kv_heads: 'all' }, 'field "num_kv_heads" is "all": expected a positive integer or null');
+  bad({ attention_bias: true }, 'field "attention_bias" is true: biases on the attention projections are not part of SWAT (SWAT.md §2: no biases anywhere)');
+  bad({ qkv_bias: true }, 'field "qkv_bias" is true: biases on the query, key and value projections are not part of SWAT (SWAT.md §2: no biases anywhere)');
+  bad({ qk_norm: true }, 'field "qk_norm" is true: RMSNorm on queries and keys is not part of SWAT (SWAT.md §3)');
+  bad({ fuse_norm: 'yes' }, 'field "fuse_norm" is "yes": expected true or false');
+  bad({ hidden_ratio: 0 }, 'field "hidden_ratio" is 0: expected a positive number or null');
+  bad({ hidden_ratio: 1e6 }, 'field "hidden_ratio" is 1000000: with intermediate_size null it makes an MLP width of 682666752, more than the limit of 262144');
+  bad({ hidden_act: 'gelu' }, 'field "hidden_act" is "gelu", expected "swish"');
+  bad({ model_type: 'transformer' }, 'field "model_type" is "transformer", expected "swat"');
+  bad({ pad_token_id: 32000 }, 'field "pad_token_id" is 32000, outside the vocabulary of 32000');
+  bad({ norm_first: 1 }, 'field "norm_first" is 1, expected true or false');
+});
+
+test('swat-only options are those the authors\' class ignores, and slopes are named by their preset', () => {
+  const base = { vocabSize: 10, layers: 1, dim: 8, heads: 4, window: 4 };
+  assert.deepEqual(swatOnlyOptions(makeConfig(base)), []);
+  assert.deepEqual(swatOnlyOptions(makeConfig({ ...base, attention: 'softmax', rope: false, sigmoidBias: -1.5, alibi: 'negative' })), [
+    'attention_activation "softmax"', 'sigmoid_bias -1.5', 'use_rope false', 'alibi_slopes (negative)',
+  ]);
+  assert.deepEqual(swatOnlyOptions(makeConfig({ ...base, alibiSchedule: 'paper' })), ['alibi_slopes (balanced, paper schedule)']);
+  assert.equal(slopePreset(alibiSlopes('balanced', 8, 'paper')), 'balanced'); // the schedules agree at H = 8
+  assert.equal(slopePreset(alibiSlopes('none', 4)), 'none');
+  assert.equal(slopePreset(alibiSlopes('positive', 6, 'paper')), 'positive, paper schedule');
+  assert.equal(slopePreset([0.5, -0.5, 0.1, 0]), 'explicit');
+  assert.equal(slopePreset(alibiSlopes('split:3:1', 4)), 'explicit');
+});
+
 test('a PyTorch-side config without the extra fields loads as SWAT (sigmoid, balanced, RoPE, b = 0)', () => {
   const c = parseConfig(JSON.stringify({ model_type: 'swat', vocab_size: 32000, hidden_size: 1024, num_hidden_layers: 24, num_heads: 16, window_size: 256, fuse_norm: true }), 'config.json');
   assert.equal(c.attention_activation, 'sigmoid');
@@ -86,8 +178,8 @@ test('a config.json with a missing or wrong field gives a one-line error naming 
     for (const [k, v] of Object.entries(patch)) if (v === undefined) delete obj[k];
     assert.throws(() => parseConfig(JSON.stringify(obj), 'm/config.json'), { name: 'ConfigError', message });
   };
-  bad({ hidden_size: undefined }, 'm/config.json: missing field "hidden_size" (a positive integer)');
-  bad({ window_size: undefined }, 'm/config.json: missing field "window_size" (a positive integer or null)');
+  bad({ hidden_size: undefined }, `m/config.json: missing field "hidden_size" (a positive integer; the authors' SWATConfig would take 2048)`);
+  bad({ window_size: undefined }, `m/config.json: missing field "window_size" (a positive integer or null; the authors' SWATConfig would take null, full attention)`);
   bad({ num_heads: 'four' }, 'm/config.json: field "num_heads" is "four", expected a positive integer');
   bad({ window_size: 0 }, 'm/config.json: field "window_size" is 0, expected a positive integer or null');
   bad({ model_type: 'llama' }, 'm/config.json: field "model_type" is "llama", expected "swat"');

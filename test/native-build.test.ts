@@ -1,7 +1,8 @@
 // Building the native backend, in throwaway copies of the package: `npm install` never fails (no compiler,
-// or C that does not compile, leaves swat on the reference backend with one warning), while the strict
-// check that `npm test` runs first accepts only an addon built from the sources in the tree and fails,
-// naming the compiler's error, when those sources do not build.
+// or C that does not compile, leaves swat on the wasm backend with one warning, or on the reference backend
+// where the WebAssembly modules are missing too, the copy run here; test/wasm.test.ts runs one that has
+// them), while the strict check that `npm test` runs first accepts only an addon built from the sources in
+// the tree and fails, naming the compiler's error, when those sources do not build.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -50,11 +51,11 @@ test('C that does not compile: the install still succeeds without an addon; the 
 
   const lenient = install(root);
   assert.equal(lenient.code, 0, lenient.err);
-  assert.match(lenient.out, /^swat: native backend not built \(no C compiler or node-gyp failed; see build\/native-build\.log\): the reference backend will be used\n$/);
+  assert.match(lenient.out, /^swat: native backend not built \(no C compiler or node-gyp failed; see build\/native-build\.log\): the wasm backend will be used\n$/);
   assert.ok(!existsSync(join(root, ADDON)), 'no addon is left behind');
 });
 
-test('without an addon swat warns once and uses the reference backend; --backend native is a one-line error', () => {
+test('without an addon or WebAssembly modules swat warns once and uses the reference backend; --backend native is a one-line error', () => {
   const { root } = fixtureTree('swat-no-addon-');
   cpSync(join(ROOT, 'dist', 'src'), join(root, 'dist', 'src'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(root, 'package.json'));

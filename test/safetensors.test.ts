@@ -1,5 +1,6 @@
 // Tests of the safetensors reader and writer: a hand-built byte-exact file, round trips, F16/BF16/F64
-// decoding of known values, alignment, and every FormatError with its exact message.
+// decoding of known values, F16/BF16 writing (every value of each type round-trips, rounding to nearest
+// even, values too large refused), alignment, and every FormatError with its exact message.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { FormatError, InputError } from '../src/errors.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
+  f32BitsToBf16,
+  f32BitsToF16,
   readSafetensorsFile,
   writeSafetensorsFile,
   type F32Tensor,
@@ -184,6 +187,72 @@ describe('decodeSafetensors', () => {
     const view = decodeSafetensors(aligned, FILE).tensors.get('w')!.data;
     assert.equal(view.buffer, aligned.buffer);
     assert.deepEqual([...view], [1.5, -7.25]);
+  });
+});
+
+describe('F16 and BF16 writing', () => {
+  const f32Bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0]!;
+  /** The file's data bytes as uint16 values, after the header. */
+  const halves = (file: Buffer) => {
+    const start = 8 + Number(file.readBigUInt64LE(0));
+    return Array.from({ length: (file.length - start) / 2 }, (_, i) => file.readUInt16LE(start + 2 * i));
+  };
+
+  it('every F16 and BF16 value round-trips through the reader and the writer, bit for bit', () => {
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const all = new Uint8Array(2 * 65536);
+      for (let h = 0; h < 65536; h++) new DataView(all.buffer).setUint16(2 * h, h, true);
+      const values = decodeSafetensors(fileWith({ h: f32(dtype, [65536], [0, 2 * 65536]) }, all), FILE).tensors.get('h')!.data;
+      const isNaN = (h: number) => (dtype === 'F16' ? (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0 : (h & 0x7f80) === 0x7f80 && (h & 0x7f) !== 0);
+      const toBits = dtype === 'F16' ? f32BitsToF16 : f32BitsToBf16;
+      for (let h = 0; h < 65536; h++) {
+        const back = toBits(f32Bits(values[h]!));
+        if (isNaN(h)) assert.ok(isNaN(back), `${dtype} NaN ${h} stays NaN`);
+        else assert.equal(back, h, `${dtype} ${h.toString(16)}`);
+      }
+    }
+  });
+
+  it('rounds to nearest, ties to even, through subnormals and up to the largest finite value', () => {
+    // F16: 1 + 2^-11 is halfway between 1 and 1 + 2^-10 (ties to 1), 1 + 3·2^-11 ties up to 1 + 2^-9;
+    // 2^-25 is half the smallest subnormal (ties to 0), 3·2^-25 ties up to 2^-23; 65519 rounds down to
+    // 65504 = 0x7bff, the largest finite value.
+    assert.equal(f32BitsToF16(f32Bits(1 + 2 ** -11)), 0x3c00);
+    assert.equal(f32BitsToF16(f32Bits(1 + 3 * 2 ** -11)), 0x3c02);
+    assert.equal(f32BitsToF16(f32Bits(2 ** -25)), 0x0000);
+    assert.equal(f32BitsToF16(f32Bits(3 * 2 ** -25)), 0x0002);
+    assert.equal(f32BitsToF16(f32Bits(-(2 ** -14) * (1 - 2 ** -11))), 0x8400); // rounds up into the normals
+    assert.equal(f32BitsToF16(f32Bits(65519)), 0x7bff);
+    assert.equal(f32BitsToF16(f32Bits(65520)), 0x7c00);
+    // BF16 keeps 8 bits of significand: 1 + 2^-8 ties to 1, 1 + 3·2^-8 ties up to 1 + 2^-6.
+    assert.equal(f32BitsToBf16(f32Bits(1 + 2 ** -8)), 0x3f80);
+    assert.equal(f32BitsToBf16(f32Bits(1 + 3 * 2 ** -8)), 0x3f82);
+    assert.equal(f32BitsToBf16(f32Bits(-0.1)), 0xbdcd);
+    assert.equal(f32BitsToBf16(0x7f7fffff), 0x7f80); // the largest float32 is past bfloat16's largest
+  });
+
+  it('writes the dtype in the header and the rounded values as data', () => {
+    const t = { w: { data: Float32Array.of(1, -2.5, 0.1, 65504), shape: [2, 2] } };
+    const f16 = encodeSafetensors(t, { format: 'pt' }, 'F16');
+    assert.deepEqual(halves(f16), [0x3c00, 0xc100, 0x2e66, 0x7bff]);
+    const back = decodeSafetensors(f16, FILE).tensors.get('w')!;
+    assert.equal(back.dtype, 'F16');
+    assert.deepEqual(back.shape, [2, 2]);
+    assert.deepEqual([...back.data], [1, -2.5, 0.0999755859375, 65504]);
+    assert.deepEqual(halves(encodeSafetensors(t, undefined, 'BF16')), [0x3f80, 0xc020, 0x3dcd, 0x4780]); // 65504 rounds up to 65536 in BF16
+  });
+
+  it('refuses a value that the narrower type would turn into infinity, naming tensor, value and index', () => {
+    const big = { w: { data: Float32Array.of(1, 2, 65520), shape: [3] } };
+    assert.throws(() => encodeSafetensors(big, undefined, 'F16'), {
+      name: 'InputError',
+      message: 'encodeSafetensors: tensor "w" has 65520 at index 2, beyond the largest finite F16 value (65504)',
+    });
+    const huge = { w: { data: Float32Array.of(3.4e38), shape: [1] } };
+    assert.throws(() => encodeSafetensors(huge, undefined, 'BF16'), {
+      name: 'InputError',
+      message: 'encodeSafetensors: tensor "w" has 3.3999999521443642e+38 at index 0, beyond the largest finite BF16 value (3.3895313892515355e+38)',
+    });
   });
 });
 

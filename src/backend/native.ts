@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 
 import type { AdamWHyper, AttentionShape, Backend } from './backend.js';
+import { attentionMode, float32 } from './checks.js';
 import { InputError } from '../errors.js';
 import type { Floats } from '../tensor.js';
 
@@ -244,20 +245,11 @@ export class NativeBackend implements Backend {
   }
 }
 
-/** The native backend computes in float32 only; a Float64Array (the reference's gradient-check dtype) is
- *  a caller error, reported before C sees it. */
 function f32(op: string, x: Floats): Float32Array {
-  if (x instanceof Float32Array) return x;
-  const kind = x instanceof Float64Array ? 'a Float64Array' : 'not a Float32Array';
-  throw new InputError(`native.${op}: got ${kind}; the native backend computes in float32 only`);
+  return float32('native', op, x);
 }
 
 function attentionArgs(op: string, s: AttentionShape): AttentionArgs {
-  if (s.activation !== 'sigmoid' && s.activation !== 'softmax') {
-    throw new InputError(`native.${op}: activation = ${String(s.activation)}, expected 'sigmoid' or 'softmax'`);
-  }
-  if (s.window !== null && (!Number.isInteger(s.window) || s.window < 1)) {
-    throw new InputError(`native.${op}: window = ${String(s.window)}, expected null or an integer ≥ 1`);
-  }
-  return [s.B, s.Tq, s.Tk, s.kvStride, s.H, s.Dh, s.window ?? -1, s.activation === 'softmax', f32(op, s.slopes), s.bias];
+  const { window, softmax } = attentionMode('native', op, s);
+  return [s.B, s.Tq, s.Tk, s.kvStride, s.H, s.Dh, window, softmax, f32(op, s.slopes), s.bias];
 }

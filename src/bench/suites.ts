@@ -4,6 +4,7 @@
 
 import { availableParallelism } from 'node:os';
 import type { AttentionShape, Backend } from '../backend/backend.js';
+import { NativeBackend, nativeUnavailableReason } from '../backend/native.js';
 import { ReferenceBackend } from '../backend/reference.js';
 import { type SwatConfig, makeConfig } from '../config.js';
 import { prefill } from '../infer/generate.js';
@@ -99,6 +100,8 @@ export interface GemmRow {
   threads: number;
   gflops: number;
   percent_of_peak: number | null;
+  /** The baseline backend's GFLOP/s on this shape at one thread, measured in the same run (one-thread rows). */
+  baseline_gflops?: number;
 }
 
 export interface GemmResult {
@@ -109,21 +112,32 @@ export interface GemmResult {
   speedup_vs_reference: number;
 }
 
-export function benchGemm(be: Backend, a: AnchorOptions, seconds = 0.5): GemmResult {
+/** A matrix product of shape `s` on `be`, with random operands in its buffers: fn() measures its GFLOP/s. */
+function gemmRate(be: Backend, s: GemmShape): (seconds: number) => number {
+  const A = be.alloc(s.M * s.K) as Float32Array;
+  const B = be.alloc(s.K * s.N) as Float32Array;
+  const C = be.alloc(s.M * s.N);
+  fillRandom(A, 1, 1);
+  fillRandom(B, 1, 2);
+  return (seconds) => {
+    const t = measure(() => be.matmul(C, A, B, s.M, s.N, s.K, s.transA, s.transB, false), seconds);
+    return (2 * s.M * s.N * s.K) / t.best / 1e9;
+  };
+}
+
+/** `baseline` (the native backend at one thread, for the wasm backend) is measured on every shape too. */
+export function benchGemm(be: Backend, a: AnchorOptions, seconds = 0.5, baseline: Backend | null = null): GemmResult {
   const peak = isThreaded(be) ? benchPeak(be, 0.5) : null;
   const rows: GemmRow[] = [];
   const shapes = anchorGemmShapes(a);
   for (const s of shapes) {
-    const A = be.alloc(s.M * s.K) as Float32Array;
-    const B = be.alloc(s.K * s.N) as Float32Array;
-    const C = be.alloc(s.M * s.N);
-    fillRandom(A, 1, 1);
-    fillRandom(B, 1, 2);
+    const rate = gemmRate(be, s);
     for (const threads of threadCounts(be)) {
-      const t = withThreads(be, threads, () => measure(() => be.matmul(C, A, B, s.M, s.N, s.K, s.transA, s.transB, false), seconds));
-      const gflops = (2 * s.M * s.N * s.K) / t.best / 1e9;
+      const gflops = withThreads(be, threads, () => rate(seconds));
       const p = peak ? (threads === 1 ? peak.single_core_gflops : peak.all_core_gflops) : null;
-      rows.push({ shape: s.name, m: s.M, n: s.N, k: s.K, threads, gflops, percent_of_peak: p ? (100 * gflops) / p : null });
+      const row: GemmRow = { shape: s.name, m: s.M, n: s.N, k: s.K, threads, gflops, percent_of_peak: p ? (100 * gflops) / p : null };
+      if (baseline && threads === 1) row.baseline_gflops = gemmRate(baseline, s)(seconds);
+      rows.push(row);
     }
   }
   const first = shapes[0]!;
@@ -137,6 +151,13 @@ export function benchGemm(be: Backend, a: AnchorOptions, seconds = 0.5): GemmRes
   const tr = measure(() => ref.matmul(C, A, B, M, first.N, first.K, first.transA, first.transB, false), seconds, 1);
   const reference_gflops = (2 * M * first.N * first.K) / tr.best / 1e9;
   return { peak, rows, reference_gflops, speedup_vs_reference: rows[0]!.gflops / reference_gflops };
+}
+
+/** The yardstick of the wasm backend's benchmarks: the native backend at one thread (the issue's target is a
+ *  share of it), or null when `be` is native itself or the addon is not built. */
+export function nativeBaseline(be: Backend): Backend | null {
+  if (be.name !== 'wasm' || nativeUnavailableReason() !== null) return null;
+  return new NativeBackend({ threads: 1 });
 }
 
 /** (query, key) pairs a banded causal attention over T tokens with window ω visits, per head and sequence. */
@@ -257,6 +278,20 @@ export function benchTrain(be: Backend, a: AnchorOptions, steps: number, profile
       .map(([op, r]) => [op, { seconds: r.seconds / steps, calls: r.calls / steps, percent: (100 * r.seconds) / total }]));
   }
   return result;
+}
+
+/** benchTrain of `be` and of `baseline` in turns, `rounds` times, keeping the fastest run of each: the load
+ *  of a shared machine then falls on both alike, and the ratio of the two is measured in one run. */
+export function benchTrainVersus(be: Backend, baseline: Backend, a: AnchorOptions, steps: number, rounds = 3): { result: TrainBenchResult; baseline: TrainBenchResult } {
+  let result: TrainBenchResult | null = null;
+  let base: TrainBenchResult | null = null;
+  for (let i = 0; i < rounds; i++) {
+    const r = benchTrain(be, a, steps, false);
+    const b = benchTrain(baseline, a, steps, false);
+    if (!result || r.tokens_per_s > result.tokens_per_s) result = r;
+    if (!base || b.tokens_per_s > base.tokens_per_s) base = b;
+  }
+  return { result: result!, baseline: base! };
 }
 
 export interface TrainComparison extends TrainBenchResult {

@@ -5,6 +5,7 @@ import type { AttentionActivation } from '../backend/backend.js';
 import { type SlopeSchedule, type SwatConfig, makeConfig } from '../config.js';
 import { InputError } from '../errors.js';
 import { existsSync } from 'node:fs';
+import { documentTokenIds } from '../model/companions.js';
 import { ByteLevelTokenizer } from '../tokenizer/byte-level.js';
 import { loadTokenizer } from '../tokenizer/hf-json.js';
 import { PRETRAINED_NAMES, pretrainedTokenizer } from '../tokenizer/pretrained.js';
@@ -63,7 +64,6 @@ export function configFromArgs(v: Parsed, tokenizer: Tokenizer | null): SwatConf
     ...(str(v, 'intermediate-size') !== undefined ? { intermediateSize: posInt(v, 'intermediate-size')! } : {}),
     sigmoidBias: num(v, 'sigmoid-bias')!,
     tieEmbeddings: !flag(v, 'untied'),
-    bosId: tokenizer?.bosId ?? null,
-    eosId: tokenizer?.eosId ?? null,
+    ...(tokenizer ? documentTokenIds(tokenizer) : { bosId: null, eosId: null }),
   });
 }

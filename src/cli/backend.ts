@@ -5,8 +5,8 @@ import { selectBackend } from '../backend/index.js';
 import { type OptionSpec, POSITIVE, type Parsed, posInt, str } from './args.js';
 
 export const BACKEND_OPTIONS: Record<string, OptionSpec> = {
-  backend: { type: 'string', arg: 'NAME', help: 'compute backend: native | reference (default: SWAT_BACKEND, else native when it is built)' },
-  threads: { type: 'string', arg: 'K', check: POSITIVE, help: 'native backend threads (default: SWAT_THREADS, else all cores)' },
+  backend: { type: 'string', arg: 'NAME', help: 'compute backend: native | wasm | reference (default: SWAT_BACKEND, else native when it is built, else wasm)' },
+  threads: { type: 'string', arg: 'K', check: POSITIVE, help: 'native or wasm backend threads (default: SWAT_THREADS, else all cores)' },
 };
 
 export function backendFrom(v: Parsed): Backend {

@@ -10,6 +10,7 @@ import { benchCommand, runBench } from './commands/bench.js';
 import { chatCommand, runChat } from './commands/chat.js';
 import { evalCommand, runEval } from './commands/eval.js';
 import { experimentCommand, runExperiment } from './commands/experiment.js';
+import { exportCommand, runExport } from './commands/export.js';
 import { generateCommand, runGenerate } from './commands/generate.js';
 import { infoCommand, runInfo } from './commands/info.js';
 import { initCommand, runInit } from './commands/init.js';
@@ -31,6 +32,7 @@ const COMMANDS: [CommandSpec, Run, boolean][] = [
   [serveCommand, runServe, true],
   [chatCommand, runChat, true],
   [infoCommand, runInfo, false],
+  [exportCommand, runExport, false],
   [benchCommand, runBench, true],
   [evalCommand, runEval, true],
   [experimentCommand, runExperiment, true],

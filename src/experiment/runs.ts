@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AttentionActivation, Backend } from '../backend/backend.js';
 import { makeConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { documentTokenIds } from '../model/companions.js';
 import { JSON_LIMITS, readJsonFile } from '../io/json.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { DirLock } from '../io/lock.js';
@@ -58,7 +59,7 @@ function newModel(p: Preset, s: RunSpec, tokenizer: Tokenizer, backend: Backend)
   const config = makeConfig({
     vocabSize: tokenizer.vocabSize, layers: p.layers, dim: p.dim, heads: p.heads, window: s.window,
     attention: s.attention, alibi: s.alibi, rope: s.rope, intermediateSize: p.intermediate,
-    bosId: tokenizer.bosId, eosId: tokenizer.eosId, maxPositionEmbeddings: s.seqLen,
+    ...documentTokenIds(tokenizer), maxPositionEmbeddings: s.seqLen,
   });
   return SwatModel.create(config, backend, p.seed);
 }

@@ -24,6 +24,8 @@ export const JSON_LIMITS = {
   config: MiB,
   /** tokenizer.json: GPT-2's is 1.4 MB, Llama-2's 1.8 MB, the largest published vocabularies' (256k tokens) under 40 MB. */
   tokenizer: 256 * MiB,
+  /** model.safetensors.index.json: one line of about 80 bytes per tensor (9 tensors a layer). */
+  weightsIndex: 16 * MiB,
   /** trainer_state.json: the run's options and a few counters. */
   trainerState: 16 * MiB,
   /** The token cache's manifest.json: sources and the held-out document list (about 10 bytes a document). */

@@ -5,7 +5,8 @@
 // padded with spaces to a multiple of 8 (so the data starts 8-aligned), then the data buffer; offsets are
 // relative to the start of that buffer. Tensors are laid out in the order given, back to back.
 //
-// Writes F32 only (SWAT.md §2: weights are stored as F32). Reads F32, F16, BF16 and F64 as float values,
+// Writes F32 (SWAT.md §2: weights are stored as F32), or F16 / BF16 rounded to nearest even, refusing a value
+// that the narrower type cannot hold (it would be written as infinity). Reads F32, F16, BF16 and F64 as float values,
 // from memory (decodeSafetensors) or from a file header first and then tensor by tensor into the caller's
 // buffers (SafetensorsReader). Every header field is checked against the file's size before any tensor is
 // built — the header's length and JSON bounded, sizes computed overflow-safely — so a damaged, cut-short or
@@ -21,6 +22,8 @@ import { parseJson } from './json.js';
 import { MAX_ARRAY_ELEMENTS, checkedProduct } from './sizes.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';
+/** The dtypes a file can be written in. */
+export type WritableDtype = 'F32' | 'F16' | 'BF16';
 
 /** A tensor to write: row-major F32 values and their shape. */
 export interface F32Tensor {
@@ -50,16 +53,17 @@ const HOST_LE = endianness() === 'LE';
 
 // ---------------------------------------------------------------------------------------------- writing
 
-/** Encodes `tensors` (in insertion order) as an F32 safetensors file. */
-export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, string>): Buffer {
+/** Encodes `tensors` (in insertion order) as a safetensors file of `dtype` (default F32). */
+export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, string>, dtype: WritableDtype = 'F32'): Buffer {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  const width = DTYPE_BYTES[dtype];
   const headerParts: string[] = [];
   if (metadata !== undefined) headerParts.push(`${JSON.stringify(METADATA_KEY)}:${metadataJson(metadata)}`);
   let offset = 0;
   for (const [name, t] of entries) {
     checkWritable(name, t);
-    const end = offset + t.data.length * 4;
-    const info = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, end] };
+    const end = offset + t.data.length * width;
+    const info = { dtype, shape: [...t.shape], data_offsets: [offset, end] };
     headerParts.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
     offset = end;
   }
@@ -71,9 +75,10 @@ export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, 
   out.writeBigUInt64LE(BigInt(padded), 0);
   header.copy(out, 8);
   let at = 8 + padded;
-  for (const [, t] of entries) {
-    writeF32(out, at, t.data);
-    at += t.data.length * 4;
+  for (const [name, t] of entries) {
+    if (dtype === 'F32') writeF32(out, at, t.data);
+    else writeHalf(out, at, t.data, dtype, name);
+    at += t.data.length * width;
   }
   return out;
 }
@@ -107,9 +112,63 @@ function writeF32(out: Buffer, at: number, data: Float32Array): void {
   for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
 }
 
-/** Writes an F32 safetensors file crash-safely (a reader sees the old file or the new one, never a mix). */
-export function writeSafetensorsFile(path: string, tensors: TensorSet, metadata?: Record<string, string>): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+/** F16 or BF16 values of `data` into `out` at byte `at`, little-endian, rounded to nearest even. A value
+ *  that rounds to infinity is refused (naming the tensor, the value and its index): the file would
+ *  otherwise hold a non-finite weight. */
+function writeHalf(out: Buffer, at: number, data: Float32Array, dtype: 'F16' | 'BF16', name: string): void {
+  const toBits = dtype === 'F16' ? f32BitsToF16 : f32BitsToBf16;
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < data.length; i++) {
+    const h = toBits(bits[i]!);
+    if ((h & HALF_EXPONENT[dtype]) === HALF_EXPONENT[dtype] && Number.isFinite(data[i]!)) {
+      const largest = dtype === 'F16' ? 65504 : 3.3895313892515355e38;
+      throw new InputError(`encodeSafetensors: tensor ${showJson(name)} has ${data[i]} at index ${i}, beyond the largest finite ${dtype} value (${largest})`);
+    }
+    out.writeUInt16LE(h, at + 2 * i);
+  }
+}
+
+/** The exponent bits of each half type: all set means infinity or NaN. */
+const HALF_EXPONENT = { F16: 0x7c00, BF16: 0x7f80 } as const;
+
+/** IEEE binary16 bits of the float32 with bits `f`, rounded to nearest even (subnormals included); a
+ *  finite value too large becomes infinity, NaN stays NaN. */
+export function f32BitsToF16(f: number): number {
+  const sign = (f >>> 16) & 0x8000;
+  const exponent = (f >>> 23) & 0xff;
+  const mantissa = f & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
+  const e = exponent - 127 + 15; // the binary16 exponent field this value would have
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // A binary16 subnormal m · 2^-24: m = M · 2^(e − 14) with M the 24-bit significand (float32
+    // subnormals, whose implicit bit is 0, are far below 2^-25 and round to zero like the rest).
+    const shift = 14 - e;
+    if (shift > 24) return sign;
+    const significand = mantissa | 0x800000;
+    return sign | roundShift(significand, shift);
+  }
+  // A carry out of the mantissa moves into the exponent, up to infinity: what rounding should do.
+  return sign | roundShift((e << 23) | mantissa, 13);
+}
+
+/** bfloat16 bits of the float32 with bits `f`: its top half rounded to nearest even; NaN stays NaN. */
+export function f32BitsToBf16(f: number): number {
+  if ((f & 0x7f800000) === 0x7f800000 && (f & 0x7fffff) !== 0) return ((f >>> 16) & 0xffff) | 0x40;
+  return roundShift(f >>> 0, 16) & 0xffff;
+}
+
+/** x >> shift, rounded to nearest, ties to even (x an unsigned 32-bit integer, 1 ≤ shift ≤ 24). */
+function roundShift(x: number, shift: number): number {
+  const kept = Math.floor(x / 2 ** shift);
+  const rest = x - kept * 2 ** shift;
+  const half = 2 ** (shift - 1);
+  return rest > half || (rest === half && (kept & 1) === 1) ? kept + 1 : kept;
+}
+
+/** Writes a safetensors file crash-safely (a reader sees the old file or the new one, never a mix). */
+export function writeSafetensorsFile(path: string, tensors: TensorSet, metadata?: Record<string, string>, dtype: WritableDtype = 'F32'): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata, dtype));
 }
 
 // ---------------------------------------------------------------------------------------------- reading

@@ -7,9 +7,10 @@
 
 import { InputError, showJson } from '../errors.js';
 import { BYTE_TO_UNICODE, type SpecialToken, UNICODE_TO_BYTE } from './byte-level.js';
+import { AddedTokens, encodeWithAddedTokens } from './added-tokens.js';
 import { MergeTable } from './merges.js';
 import { forEachGpt2Piece, utf8Runs } from './pretokenize.js';
-import type { Tokenizer } from './tokenizer.js';
+import type { EncodeOptions, Tokenizer } from './tokenizer.js';
 import { concatTokenBytes, tokenBytesOf } from './token-bytes.js';
 import { byteLevelBpeJson } from './tokenizer-json.js';
 
@@ -47,10 +48,12 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   private readonly byteId = new Int32Array(256);
   private readonly table: MergeTable;
   private readonly cache = new Map<string, number[]>();
+  private readonly added: AddedTokens;
 
   /** Throws InputError when the spec is inconsistent (hf-json.ts checks files first, with file names). */
   constructor(spec: ByteLevelBpeSpec) {
     this.spec = spec;
+    this.added = new AddedTokens(spec.specials, null);
     this.vocabSize = spec.tokens.length;
     this.bosId = spec.bosId;
     this.eosId = spec.eosId;
@@ -77,11 +80,11 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     return `byte-level BPE, ${this.vocabSize} tokens (${this.mergeCount} merges)`;
   }
 
-  encode(text: string): number[] {
-    const out: number[] = [];
-    if (this.spec.useRegex) forEachGpt2Piece(text, (p) => this.encodePiece(p, out));
-    else this.encodePiece(text, out);
-    return out;
+  encode(text: string, options?: EncodeOptions): number[] {
+    return encodeWithAddedTokens(this.added, text, options?.specialTokens, ({ text: piece }, out) => {
+      if (this.spec.useRegex) forEachGpt2Piece(piece, (p) => this.encodePiece(p, out));
+      else this.encodePiece(piece, out);
+    });
   }
 
   encodeBytes(bytes: Uint8Array): number[] {

@@ -4,16 +4,24 @@
 // BPE merges (bpe.ts) keep this layout: merged tokens get ids after the special tokens.
 
 import { InputError } from '../errors.js';
-import type { Tokenizer } from './tokenizer.js';
+import { AddedTokens, encodeWithAddedTokens } from './added-tokens.js';
+import type { EncodeOptions, Tokenizer } from './tokenizer.js';
 import { byteLevelBpeJson } from './tokenizer-json.js';
 
 export const BOS_TOKEN = '<|bos|>';
 export const EOS_TOKEN = '<|endoftext|>';
 export const BYTE_VOCAB_SIZE = 256;
 
+/** An added token of tokenizer.json. The options are Hugging Face's (added-tokens.ts says what they do);
+ *  absent means false, and `special` absent means true (the only kind swat reads). */
 export interface SpecialToken {
   readonly id: number;
   readonly content: string;
+  readonly special?: boolean;
+  readonly single_word?: boolean;
+  readonly lstrip?: boolean;
+  readonly rstrip?: boolean;
+  readonly normalized?: boolean;
 }
 
 /** The special tokens, in id order right after the bytes. */
@@ -52,8 +60,13 @@ export class ByteLevelTokenizer implements Tokenizer {
   readonly eosId = BYTE_VOCAB_SIZE + 1;
   readonly description = `byte-level (${BYTE_VOCAB_SIZE + SPECIAL_TOKENS.length} tokens)`;
 
-  encode(text: string): number[] {
-    return this.encodeBytes(utf8Encoder.encode(text));
+  private readonly added = new AddedTokens(SPECIAL_TOKENS, null);
+
+  encode(text: string, options?: EncodeOptions): number[] {
+    if (options?.specialTokens !== 'match') return this.encodeBytes(utf8Encoder.encode(text));
+    return encodeWithAddedTokens(this.added, text, 'match', (piece, out) => {
+      for (const b of utf8Encoder.encode(piece.text)) out.push(b);
+    });
   }
 
   encodeBytes(bytes: Uint8Array): number[] {

@@ -2,13 +2,16 @@
 //   - byte-level BPE (GPT-2, and what `swat tokenizer train` writes): ByteLevel pre-tokenizer and decoder,
 //     a vocabulary holding the 256 byte tokens of GPT-2's byte-to-unicode alphabet, and the merges. With no
 //     merges and ids equal to byte values it is the plain ByteLevelTokenizer;
-//   - SentencePiece BPE with byte fallback (Llama-2): Prepend("▁") + Replace(" ", "▁") normalizer, or the
-//     equivalent Metaspace pre-tokenizer, `byte_fallback: true`, `<0xXX>` byte tokens;
+//   - SentencePiece BPE with byte fallback (Llama-2): Prepend("▁") + Replace(" ", "▁") normalizer, or a
+//     Metaspace pre-tokenizer (any prepend_scheme, split or not), `byte_fallback: true`, `<0xXX>` byte
+//     tokens (which may also be listed among the added tokens);
 // Anything else — another model type, a normalizer or pre-tokenizer that would change the bytes reaching
 // the model, merges naming unknown tokens, ids with gaps — is rejected with a one-line FormatError naming
 // the file and field, rather than tokenizing differently from other tools.
 // BOS and EOS are recognised among the special added tokens by their usual contents (tokenizer.json does
 // not mark them): EOS is <|endoftext|> or </s>, BOS is <|bos|> or <s>, or EOS when there is no BOS (GPT-2).
+// Added tokens keep their matching options (lstrip, rstrip, single_word, normalized); the post-processor is
+// not read: swat's encode never adds special tokens (a model directory's is written from its config).
 // Not here: writing the file (the caller writes the returned string atomically).
 
 import { createHash } from 'node:crypto';
@@ -18,7 +21,7 @@ import { FormatError, InputError, showJson } from '../errors.js';
 import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
 import { BYTE_TO_UNICODE, BYTE_VOCAB_SIZE, ByteLevelTokenizer, SPECIAL_TOKENS, type SpecialToken } from './byte-level.js';
 import { ByteLevelBpeTokenizer } from './bpe.js';
-import { METASPACE, SentencePieceBpeTokenizer } from './sentencepiece.js';
+import { METASPACE, type MetaspaceOptions, SentencePieceBpeTokenizer } from './sentencepiece.js';
 import { MAX_VOCAB_SIZE, type Tokenizer } from './tokenizer.js';
 
 export const TOKENIZER_FILE = 'tokenizer.json';
@@ -67,10 +70,10 @@ export function tokenizerFromJson(text: string, fileName: string): Tokenizer {
     return build(() => new ByteLevelBpeTokenizer({ tokens: byteTokens, merges, specials, bosId, eosId, useRegex, specialsInVocab, name: fileName }));
   }
   if (isSentencePiece(root, model)) {
-    checkSentencePiece(root, model, fail);
+    const metaspace = checkSentencePiece(root, model, fail);
     const unk = model['unk_token'];
     const unkId = typeof unk === 'string' ? (vocab.get(unk) ?? -1) : -1;
-    return build(() => new SentencePieceBpeTokenizer({ tokens, merges, specials, unkId, bosId, eosId, name: fileName }));
+    return build(() => new SentencePieceBpeTokenizer({ tokens, merges, specials, unkId, bosId, eosId, name: fileName, ...(metaspace ? { metaspace } : {}) }));
   }
   return fail(
     `pre_tokenizer must be {"type": "ByteLevel"} (byte-level BPE), or the file a SentencePiece BPE with byte_fallback; got ${showJson(root['pre_tokenizer'] ?? null)}`,
@@ -175,11 +178,17 @@ function checkAddedTokens(added: unknown, fail: Fail): SpecialToken[] {
     if (!isTokenId(entry['id'])) fail(`${where} has id ${showJson(entry['id'])}, expected ${TOKEN_ID}`);
     if (typeof entry['content'] !== 'string') fail(`${where} needs a string "content", got ${showJson(entry['content'])}`);
     const { id, content, special } = entry as { id: number; content: string; special?: unknown };
-    // A non-special added token would be matched inside text, which this library never does (see Tokenizer).
+    // A non-special added token is text of its own that no tokenizer here can produce or decode as such.
     if (special !== true) fail(`${where} ${showJson(content)} must have "special": true`);
     if (seen.has(id)) fail(`${where} repeats id ${id}`);
     seen.add(id);
-    return { id, content };
+    const options: Record<string, boolean> = {};
+    for (const option of ['single_word', 'lstrip', 'rstrip', 'normalized'] as const) {
+      const v = entry[option];
+      if (v !== undefined && typeof v !== 'boolean') fail(`${where} ${showJson(content)} has ${option} ${showJson(v)}, expected true or false`);
+      if (v === true) options[option] = true;
+    }
+    return { id, content, ...options };
   });
 }
 
@@ -205,7 +214,8 @@ function checkByteLevel(root: Json, fail: Fail): boolean {
 
 function isByteLayout(tokens: readonly string[], specials: readonly SpecialToken[]): boolean {
   if (tokens.length !== BYTE_VOCAB_SIZE + SPECIAL_TOKENS.length) return false;
-  const sameSpecials = SPECIAL_TOKENS.every((s) => specials.some((x) => x.id === s.id && x.content === s.content));
+  const plain = (x: SpecialToken) => !x.single_word && !x.lstrip && !x.rstrip && !x.normalized;
+  const sameSpecials = SPECIAL_TOKENS.every((s) => specials.some((x) => x.id === s.id && x.content === s.content && plain(x)));
   return sameSpecials && specials.length === SPECIAL_TOKENS.length && BYTE_TO_UNICODE.every((c, b) => tokens[b] === c);
 }
 
@@ -217,19 +227,25 @@ function isMetaspace(pre: unknown): boolean {
   return isObject(pre) && pre['type'] === 'Metaspace';
 }
 
-/** Llama-2's normalizer (Prepend ▁, Replace " " → ▁) with no pre-tokenizer, or no normalizer and a
- *  Metaspace pre-tokenizer that prepends ▁ and does not split; byte fallback on. */
-function checkSentencePiece(root: Json, model: Json, fail: Fail): void {
+/** Llama-2's normalizer (Prepend ▁, Replace " " → ▁) with no pre-tokenizer (returns undefined), or no
+ *  normalizer and a Metaspace pre-tokenizer (returns its options, with tokenizers' defaults: prepend_scheme
+ *  "always", split true, and the older add_prefix_space false meaning "never"); byte fallback on. */
+function checkSentencePiece(root: Json, model: Json, fail: Fail): MetaspaceOptions | undefined {
   if (model['byte_fallback'] !== true) fail('model.byte_fallback must be true for a SentencePiece BPE (byte fallback keeps every text encodable)');
   const normalizer = root['normalizer'];
   const pre = root['pre_tokenizer'];
   if (isMetaspace(pre)) {
     const m = pre as Json;
     if (normalizer !== null && normalizer !== undefined) fail('normalizer must be null with a Metaspace pre-tokenizer');
-    if (m['replacement'] !== METASPACE) fail(`pre_tokenizer.replacement must be "${METASPACE}"`);
-    if (m['split'] === true) fail('pre_tokenizer.split must be false (SentencePiece merges across words)');
-    if (m['prepend_scheme'] === 'never' || m['add_prefix_space'] === false) fail('pre_tokenizer must prepend "▁" (prepend_scheme "first" or "always")');
-    return;
+    if (m['replacement'] !== METASPACE) fail(`pre_tokenizer.replacement must be "${METASPACE}", got ${showJson(m['replacement'] ?? null)}`);
+    const split = m['split'] ?? true;
+    if (typeof split !== 'boolean') fail(`pre_tokenizer.split must be true or false, got ${showJson(split)}`);
+    const scheme = m['prepend_scheme'] ?? (m['add_prefix_space'] === false ? 'never' : 'always');
+    if (scheme !== 'always' && scheme !== 'first' && scheme !== 'never') {
+      fail(`pre_tokenizer.prepend_scheme must be "always", "first" or "never", got ${showJson(scheme)}`);
+    }
+    if (m['add_prefix_space'] === false && scheme !== 'never') fail(`pre_tokenizer.add_prefix_space false contradicts prepend_scheme ${showJson(scheme)}`);
+    return { prependScheme: scheme as MetaspaceOptions['prependScheme'], split: split as boolean };
   }
   if (pre !== null && pre !== undefined) fail(`pre_tokenizer must be null or Metaspace for a SentencePiece BPE, got ${showJson(pre)}`);
   const expected = {
@@ -243,5 +259,6 @@ function checkSentencePiece(root: Json, model: Json, fail: Fail): void {
   if (JSON.stringify(normalizer) !== JSON.stringify(expected)) {
     fail(`normalizer must be ${JSON.stringify(expected)} for a SentencePiece BPE, got ${showJson(normalizer ?? null)}`);
   }
+  return undefined;
 }
 

@@ -1,5 +1,6 @@
 // The tokenizer module's public surface.
-export type { Tokenizer } from './tokenizer.js';
+export type { Tokenizer, EncodeOptions } from './tokenizer.js';
+export type { SpecialTokenMode } from './added-tokens.js';
 export {
   ByteLevelTokenizer,
   BOS_TOKEN,

@@ -1,6 +1,7 @@
 // The tokenizer.json object of a byte-level BPE (Hugging Face `tokenizers` layout, every field it writes so
 // its loader and the ports of it find what they expect): shared by the byte tokenizer (no merges), trained
-// vocabularies and GPT-2. No post_processor: like `encode`, it adds no BOS/EOS on its own.
+// vocabularies and GPT-2. No post_processor: like `encode`, it adds no BOS/EOS on its own (a model
+// directory's tokenizer.json gets one from the model's config: model/companions.ts).
 
 import type { ByteLevelBpeSpec } from './bpe.js';
 import type { SpecialToken } from './byte-level.js';
@@ -42,5 +43,13 @@ export function byteLevelBpeJson(spec: Pick<ByteLevelBpeSpec, 'tokens' | 'merges
 
 /** One entry of tokenizer.json's added_tokens. */
 export function addedToken(s: SpecialToken): object {
-  return { id: s.id, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+  return {
+    id: s.id,
+    content: s.content,
+    single_word: s.single_word ?? false,
+    lstrip: s.lstrip ?? false,
+    rstrip: s.rstrip ?? false,
+    normalized: s.normalized ?? false,
+    special: s.special ?? true,
+  };
 }

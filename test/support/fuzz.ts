@@ -126,7 +126,7 @@ function configSeeds(): string[] {
     makeConfig({ vocabSize: 258, layers: 2, dim: 16, heads: 2, window: 4, intermediateSize: 24, bosId: 256, eosId: 257 }),
     makeConfig({ vocabSize: 100, layers: 1, dim: 8, heads: 4, window: null, rope: false, tieEmbeddings: false }),
     makeConfig({ vocabSize: 50, layers: 3, dim: 12, heads: 2, window: 7, attention: 'softmax', alibi: 'negative', sigmoidBias: -1.5 }),
-  ].map(configToJson);
+  ].map((c) => configToJson(c));
 }
 
 function tokenizerSeeds(): string[] {

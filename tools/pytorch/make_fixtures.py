@@ -14,11 +14,9 @@ after the optimiser step, `after_step.<name>`, and its settings with the gradien
 attention and every norm gain matter, rounded to float32 first, so both sides start from the same numbers.
 """
 
-import array
 import json
 import math
 import os
-import struct
 import sys
 
 import torch
@@ -44,27 +42,6 @@ CASES = {
 
 # The optimiser step of the "swat" case: clipping at half the gradient norm (so it scales), then AdamW.
 OPTIMIZER = {"lr": 1e-2, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1, "clip_fraction": 0.5}
-
-
-def f32_bytes(t):
-    values = array.array("f", t.detach().to(torch.float32).reshape(-1).tolist())
-    if sys.byteorder == "big":
-        values.byteswap()
-    return values.tobytes()
-
-
-def write_safetensors(path, tensors, metadata):
-    header = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    for name, t in tensors.items():
-        blob = f32_bytes(t)
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def random_weights(cfg, generator):
@@ -118,7 +95,7 @@ def main():
     for seed, (name, overrides) in enumerate(CASES.items()):
         tensors, metadata = make_case(name, overrides, seed)
         path = os.path.join(out, f"{name}.safetensors")
-        write_safetensors(path, tensors, metadata)
+        swat_torch.write_safetensors(path, tensors, metadata)
         print(f"{path}: loss {tensors['loss'].item():.6f}")
 
 

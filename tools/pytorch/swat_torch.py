@@ -144,3 +144,120 @@ def adamw(params, lr, betas, eps, weight_decay):
     rest = [t for t in params.values() if t.dim() < 2]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps)
+
+
+# ---- model directories (config.json + safetensors, as swat and Hugging Face write them) ----
+
+SAFETENSORS_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
+
+
+def read_safetensors(path):
+    """{name: tensor} of a safetensors file, in the dtype the file stores (a plain reader of the format:
+    8-byte little-endian header length, JSON header, data)."""
+    import json
+    import struct
+
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    body = data[8 + n :]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        raw = bytearray(body[begin:end])
+        t = torch.frombuffer(raw, dtype=SAFETENSORS_DTYPES[info["dtype"]]) if raw else torch.zeros(0)
+        out[name] = t.reshape(info["shape"])
+    return out
+
+
+def write_safetensors(path, tensors, metadata=None, dtype="F32"):
+    """Writes {name: tensor} as a safetensors file of `dtype` (F32, F16 or BF16), in the given order."""
+    import json
+    import struct
+
+    header = {"__metadata__": metadata} if metadata is not None else {}
+    blobs, offset = [], 0
+    for name, t in tensors.items():
+        blob = tensor_bytes(t, dtype)
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def tensor_bytes(t, dtype):
+    """Little-endian bytes of t in dtype (torch rounds to nearest even)."""
+    import sys
+
+    x = t.detach().to(SAFETENSORS_DTYPES[dtype]).contiguous().reshape(-1)
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.view(torch.int16)
+    raw = x.numpy().tobytes() if sys.byteorder == "little" else x.numpy().byteswap().tobytes()
+    return raw
+
+
+def config_from_json(raw):
+    """A config of this file's shape from a config.json, read with the defaults of the authors' SWATConfig
+    (flash-linear-attention's swat model) for its fields and SWAT.md's for this project's extra ones:
+    intermediate_size null means 256 * ceil(int(hidden_size * hidden_ratio * 2 / 3) / 256), a missing
+    tie_word_embeddings means untied. Grouped key/value heads and projection biases are not SWAT."""
+    if raw.get("num_kv_heads") not in (None, raw["num_heads"]) or raw.get("attention_bias") or raw.get("qkv_bias"):
+        raise ValueError("grouped key/value heads or projection biases: not SWAT.md's model")
+    d, H = raw["hidden_size"], raw["num_heads"]
+    I = raw.get("intermediate_size")
+    if I is None:
+        ratio = raw.get("hidden_ratio") or 4
+        I = 256 * ((int(d * ratio * 2 / 3) + 255) // 256)
+    cfg = {
+        "vocab_size": raw["vocab_size"], "hidden_size": d, "num_hidden_layers": raw["num_hidden_layers"],
+        "num_heads": H, "window_size": raw["window_size"], "rope_theta": raw.get("rope_theta", 10000.0),
+        "intermediate_size": I, "norm_eps": raw.get("norm_eps", 1e-6),
+        "tie_word_embeddings": raw.get("tie_word_embeddings", False), "norm_first": raw.get("norm_first", False),
+        "attention_activation": raw.get("attention_activation", "sigmoid"), "use_rope": raw.get("use_rope", True),
+        "sigmoid_bias": raw.get("sigmoid_bias", 0.0),
+    }
+    cfg["alibi_slopes"] = raw["alibi_slopes"] if "alibi_slopes" in raw else alibi_slopes("balanced", H)
+    return cfg
+
+
+def load_model_dir(path):
+    """(cfg, params) of a model directory: config.json, and model.safetensors or the shards that
+    model.safetensors.index.json lists; weights in float64, under the weight names of SWAT.md section 2
+    (the authors' norm_first layout, attn.norm / mlp.norm, renamed to attn_norm / mlp_norm)."""
+    import json
+    import os
+    import re
+
+    with open(os.path.join(path, "config.json")) as f:
+        cfg = config_from_json(json.load(f))
+    single = os.path.join(path, "model.safetensors")
+    if os.path.exists(single):
+        files = [single]
+    else:
+        with open(os.path.join(path, "model.safetensors.index.json")) as f:
+            files = [os.path.join(path, s) for s in sorted(set(json.load(f)["weight_map"].values()))]
+    params = {}
+    for file in files:
+        for name, t in read_safetensors(file).items():
+            name = re.sub(r"^(model\.layers\.\d+)\.(attn|mlp)\.norm\.weight$", r"\1.\2_norm.weight", name)
+            params[name] = t.to(torch.float64)
+    expected = set(weight_shapes(cfg))
+    if cfg["tie_word_embeddings"]:
+        params.pop("lm_head.weight", None)
+    if set(params) != expected:
+        raise ValueError(f"{path}: weights {sorted(set(params) ^ expected)} do not match the config")
+    return cfg, params
+
+
+def logprobs_of(params, cfg, ids):
+    """log p(ids[i+1] | ids[0..i]) for i = 0 .. len(ids) - 2, in float64."""
+    x = torch.tensor([ids])
+    logits = forward(params, cfg, x)[0].to(torch.float64)
+    lp = torch.log_softmax(logits, dim=-1)
+    return [lp[i, ids[i + 1]].item() for i in range(len(ids) - 1)]

@@ -2,7 +2,8 @@
 
 import { backendFrom } from '../backend.js';
 import {
-  ANCHOR, type AnchorOptions, benchAttention, benchDecode, benchGemm, benchPeak, benchTrainAgainstPytorch,
+  ANCHOR, type AnchorOptions, benchAttention, benchDecode, benchGemm, benchPeak, benchTrainAgainstPytorch, benchTrainVersus,
+  nativeBaseline,
 } from '../../bench/suites.js';
 import { type CommandSpec, type OptionSpec, POSITIVE, POSITIVE_LIST, type Parsed, WINDOW, flag, intList, posInt, str } from '../args.js';
 import { print } from '../output.js';
@@ -87,10 +88,13 @@ export async function runBench(v: Parsed): Promise<void> {
       break;
     }
     case 'gemm': {
-      const r = benchGemm(be, anchor(v));
+      const baseline = nativeBaseline(be);
+      const r = benchGemm(be, anchor(v), 0.5, baseline);
+      const vs = (x: { gflops: number; baseline_gflops?: number }) => (x.baseline_gflops ? [f1(x.baseline_gflops), pct((100 * x.gflops) / x.baseline_gflops)] : ['', '']);
       emit(r, () => [
         r.peak ? `peak: ${f1(r.peak.single_core_gflops)} GFLOP/s (1 core), ${f1(r.peak.all_core_gflops)} GFLOP/s (${r.peak.threads} cores)` : `backend ${be.name}: no peak measurement`,
-        table(['shape', 'M×N×K', 'threads', 'GFLOP/s', '% peak'], r.rows.map((x) => [x.shape, `${x.m}×${x.n}×${x.k}`, x.threads, f1(x.gflops), pct(x.percent_of_peak)])),
+        table(['shape', 'M×N×K', 'threads', 'GFLOP/s', '% peak', ...(baseline ? ['native 1 thread', `${be.name} / native`] : [])],
+          r.rows.map((x) => [x.shape, `${x.m}×${x.n}×${x.k}`, x.threads, f1(x.gflops), pct(x.percent_of_peak), ...(baseline ? vs(x) : [])])),
         `reference backend: ${r.reference_gflops.toFixed(2)} GFLOP/s on '${r.rows[0]!.shape}'; ${be.name} is ${f1(r.speedup_vs_reference)}× faster`,
       ].join('\n'));
       break;
@@ -107,12 +111,15 @@ export async function runBench(v: Parsed): Promise<void> {
     case 'train': {
       const a = anchor(v);
       const r = benchTrainAgainstPytorch(be, a, posInt(v, 'steps')!, flag(v, 'profile'), str(v, 'python')!);
-      emit(r, () => {
+      const baseline = nativeBaseline(be);
+      const versus = baseline ? benchTrainVersus(be, baseline, a, posInt(v, 'steps')!) : null;
+      emit(versus ? { ...r, versus_native_1_thread: versus } : r, () => {
         const lines = [
           `${be.name}, ${r.threads} thread(s): ${Math.round(r.tokens_per_s)} tokens/s (${r.step_s.toFixed(3)} s/step of ${a.batch}×${a.seqLen} tokens), ${f1(r.gflops)} GFLOP/s = ${pct(r.percent_of_peak)} of peak`,
           r.pytorch
             ? `PyTorch ${r.pytorch.torch_version} fp32 (${r.pytorch.blas.join(', ') || 'BLAS unknown'}), ${r.pytorch.threads} thread(s): ${Math.round(r.pytorch.tokens_per_s)} tokens/s (${r.pytorch.step_s.toFixed(3)} s/step); ${be.name} is ${f1(r.vs_pytorch!)}× PyTorch (fastest of ${r.rounds} interleaved rounds each)`
             : `no PyTorch baseline measured (${r.pytorch_unavailable}), so no ratio`,
+          ...(versus ? [`in turns with the native backend at one thread (fastest of 3 each): ${be.name} ${Math.round(versus.result.tokens_per_s)} tokens/s, native ${Math.round(versus.baseline.tokens_per_s)} tokens/s; ${be.name} / native = ${pct((100 * versus.result.tokens_per_s) / versus.baseline.tokens_per_s)}`] : []),
         ];
         if (r.breakdown) lines.push(table(['op', 'ms/step', 'calls', '%'], Object.entries(r.breakdown).map(([op, x]) => [op, (x.seconds * 1000).toFixed(1), x.calls, f1(x.percent)])));
         return lines.join('\n');

@@ -1,6 +1,8 @@
-// swat info: what a model directory holds and what running it costs.
+// swat info: what a model directory holds, what running it costs, and what a PyTorch loader must
+// understand to compute it.
 
-import { type SwatConfig, receptiveField } from '../../config.js';
+import { type SwatConfig, receptiveField, swatOnlyOptions } from '../../config.js';
+import { WeightFiles } from '../../io/sharded.js';
 import { paramSpecs } from '../../model/params.js';
 import { readModelConfig } from '../../model/store.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
@@ -32,6 +34,8 @@ export interface ModelFacts {
   /** Bytes of keys and values a decoding sequence holds: the last ω tokens per layer (SWAT.md §4). */
   decode_cache_bytes_per_sequence: number | null;
   weights_bytes: number;
+  /** Options the authors' PyTorch class ignores (config.ts: swatOnlyOptions): a loader must implement them. */
+  pytorch_loader_must_understand: string[];
 }
 
 export function modelFacts(c: SwatConfig, tokenizer: Tokenizer | null): ModelFacts {
@@ -50,6 +54,7 @@ export function modelFacts(c: SwatConfig, tokenizer: Tokenizer | null): ModelFac
     receptive_field: receptiveField(c),
     decode_cache_bytes_per_sequence: c.window_size === null ? null : 2 * c.num_hidden_layers * c.window_size * c.hidden_size * 4,
     weights_bytes: parameters * 4,
+    pytorch_loader_must_understand: swatOnlyOptions(c),
   };
 }
 
@@ -68,11 +73,31 @@ export function describeModel(c: SwatConfig, tokenizer: Tokenizer | null): strin
     `vocabulary        ${f.vocab_size}, tokenizer: ${f.tokenizer}`,
     `receptive field   ${f.receptive_field === null ? 'unbounded (full attention)' : `${f.receptive_field} tokens (1 + (ω−1)·L)`}`,
     `decode memory     ${f.decode_cache_bytes_per_sequence === null ? 'grows with the text (full attention)' : `${bytes(f.decode_cache_bytes_per_sequence)} of keys and values per sequence, at any length`}`,
+    `PyTorch           ${pytorchLine(f.pytorch_loader_must_understand)}`,
   ].join('\n');
+}
+
+function pytorchLine(options: string[]): string {
+  if (options.length === 0) return "the authors' SWATForCausalLM computes this model";
+  return `a loader must understand ${options.join(', ')} (the authors' SWATForCausalLM ignores them and computes other logits)`;
+}
+
+/** "3 shards (model.safetensors.index.json), BF16", from the headers only; null without weights. */
+function describeWeights(dir: string): string | null {
+  let files: WeightFiles;
+  try {
+    files = WeightFiles.openDir(dir);
+  } catch {
+    return null; // info describes the config; loading the model reports what is wrong with the weights
+  }
+  const layout = files.shards.length === 1 ? 'model.safetensors' : `${files.shards.length} shards (model.safetensors.index.json)`;
+  return `${layout}, ${files.dtypes.join(' and ')}`;
 }
 
 export function runInfo(v: Parsed): void {
   const dir = required(str(v, 'model'), 'model', 'info');
   const { config, tokenizer } = readModelConfig(dir);
-  print(flag(v, 'json') ? JSON.stringify(modelFacts(config, tokenizer)) + '\n' : describeModel(config, tokenizer) + '\n');
+  const weights = describeWeights(dir);
+  if (flag(v, 'json')) print(JSON.stringify({ ...modelFacts(config, tokenizer), weights }) + '\n');
+  else print(`${describeModel(config, tokenizer)}${weights === null ? '' : `\nweights           ${weights}`}\n`);
 }

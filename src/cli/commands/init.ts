@@ -26,11 +26,11 @@ export function runInit(v: Parsed): void {
   const out = required(str(v, 'out'), 'out', 'init');
   const tokenizer = tokenizerFromArgs(v);
   const config = configFromArgs(v, tokenizer);
-  const model = SwatModel.create(config, backendFrom(v), seed(v)!);
   const lock = claimOutput(out, 'swat init');
   try {
     const held = heldWork(out);
     if (held.files.length > 0 && !flag(v, 'force')) throw refusal(out, held);
+    const model = SwatModel.create(config, backendFrom(v), seed(v)!);
     const files = modelFiles(model, tokenizer);
     clearOutput(out, Object.keys(files));
     commitFiles(out, files);

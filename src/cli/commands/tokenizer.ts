@@ -10,8 +10,9 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import { benchTokenizers } from '../../tokenizer/benchmark.js';
 import { claimOutput, heldWork, refusal } from '../../train/output.js';
 import { TOKENIZER_FILE, tokenizerToJson } from '../../tokenizer/hf-json.js';
-import type { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { type CommandSpec, IDS, type OptionSpec, POSITIVE, type Parsed, flag, list, parseIds, posInt, required, str } from '../args.js';
+import type { SpecialTokenMode } from '../../tokenizer/added-tokens.js';
+import type { EncodeOptions, Tokenizer } from '../../tokenizer/tokenizer.js';
+import { type CommandSpec, IDS, type OptionSpec, POSITIVE, type Parsed, flag, list, oneOf, parseIds, posInt, required, str } from '../args.js';
 import { print } from '../output.js';
 import { tokenizerFromArgs } from '../architecture.js';
 import { Progress, formatSeconds } from '../progress.js';
@@ -42,6 +43,10 @@ export const tokenizerCommand: CommandSpec = {
         text: { type: 'string', arg: 'TEXT', help: 'the text' },
         file: { type: 'string', arg: 'F', help: "a file whose bytes to encode ('-' or none: standard input)" },
         pieces: { type: 'boolean', help: 'print each token id with the text it stands for' },
+        'special-tokens': {
+          type: 'string', arg: 'HOW', check: oneOf('match', 'text'), default: 'match',
+          help: "special-token text such as '<|endoftext|>': 'match' reads it as the token, as Hugging Face does; 'text' as plain text",
+        },
       },
     },
     decode: {
@@ -104,7 +109,8 @@ function encodeText(v: Parsed): void {
   const text = str(v, 'text');
   const file = str(v, 'file');
   if (text !== undefined && file !== undefined) throw new InputError('swat tokenizer encode: give --text or --file, not both');
-  const ids = text !== undefined ? tok.encode(text) : encodeInput(tok, readFileSync(file === undefined || file === '-' ? 0 : file));
+  const options: EncodeOptions = { specialTokens: str(v, 'special-tokens') as SpecialTokenMode };
+  const ids = text !== undefined ? tok.encode(text, options) : encodeInput(tok, readFileSync(file === undefined || file === '-' ? 0 : file), options);
   const nBytes = text !== undefined ? Buffer.byteLength(text) : tok.decodeBytes(ids).length;
   if (flag(v, 'pieces')) {
     for (const id of ids) print(`${id}\t${JSON.stringify(pieceText(tok, id))}\n`);
@@ -117,9 +123,9 @@ function encodeText(v: Parsed): void {
 
 /** A file's or standard input's bytes: as text when they are UTF-8 (like --text), else exactly as bytes,
  *  so nothing is replaced or lost. */
-function encodeInput(tok: Tokenizer, bytes: Uint8Array): number[] {
+function encodeInput(tok: Tokenizer, bytes: Uint8Array, options: EncodeOptions): number[] {
   try {
-    return tok.encode(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+    return tok.encode(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), options);
   } catch {
     return tok.encodeBytes(bytes);
   }
