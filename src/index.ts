@@ -19,3 +19,7 @@ export { DirLock } from './io/lock.js';
 export * from './tokenizer/index.js';
 export * from './data/index.js';
 export { encodeSafetensors, decodeSafetensors, readSafetensorsFile, writeSafetensorsFile } from './io/safetensors.js';
+export { load, TextModel, type LoadOptions, type CompletionOptions, type Completion, type ScoreResult, type StreamEvent, type StreamRequest, type ModelStats } from './api/model.js';
+export type { ChatMessage, ChatRole } from './api/chat.js';
+export type { FinishReason, StepOutput, StreamOptions } from './infer/stream.js';
+export type { TokenLogprob } from './infer/logprobs.js';

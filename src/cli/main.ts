@@ -7,6 +7,7 @@ import { SwatError } from '../errors.js';
 import type { CommandSpec, Parsed } from './args.js';
 import { BACKEND_OPTIONS } from './backend.js';
 import { benchCommand, runBench } from './commands/bench.js';
+import { chatCommand, runChat } from './commands/chat.js';
 import { evalCommand, runEval } from './commands/eval.js';
 import { experimentCommand, runExperiment } from './commands/experiment.js';
 import { exportCommand, runExport } from './commands/export.js';
@@ -14,6 +15,7 @@ import { generateCommand, runGenerate } from './commands/generate.js';
 import { infoCommand, runInfo } from './commands/info.js';
 import { initCommand, runInit } from './commands/init.js';
 import { runScore, scoreCommand } from './commands/score.js';
+import { runServe, serveCommand } from './commands/serve.js';
 import { runTokenizer, tokenizerCommand } from './commands/tokenizer.js';
 import { runTrain, trainCommand } from './commands/train.js';
 import { OutputClosed, print } from './output.js';
@@ -27,6 +29,8 @@ const COMMANDS: [CommandSpec, Run, boolean][] = [
   [trainCommand, runTrain, true],
   [generateCommand, runGenerate, true],
   [scoreCommand, runScore, true],
+  [serveCommand, runServe, true],
+  [chatCommand, runChat, true],
   [infoCommand, runInfo, false],
   [exportCommand, runExport, false],
   [benchCommand, runBench, true],

@@ -97,7 +97,7 @@ function oneLine(e: CommanderError, specs: readonly CommandSpec[], argv: string[
   }
   const message = e.message
     .replace(/^error: /, '')
-    .replace(/^option '(-[^ ']+)(, (--[^ ']+))?[^']*' argument missing$/, (_m, a: string, _b, c?: string) => `${c ?? a} needs a value`)
+    .replace(/^option '(-[^ ',]+)(, (--[^ ']+))?[^']*' argument missing$/, (_m, a: string, _b, c?: string) => `${c ?? a} needs a value`)
     .replace(/\s*\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)')
     .replace(/\s*\n\s*/g, ' ');
   return `${path}: ${message} (see ${path} --help)`;

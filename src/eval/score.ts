@@ -6,6 +6,7 @@
 import { InputError } from '../errors.js';
 import { KvCache } from '../model/cache.js';
 import { SwatModel } from '../model/model.js';
+import { logProb } from '../infer/logprobs.js';
 import type { Floats } from '../tensor.js';
 
 export const DEFAULT_CHUNK = 256;
@@ -21,14 +22,7 @@ export function withWindow(model: SwatModel, window: number | null): SwatModel {
   return new SwatModel({ ...model.config, window_size: window }, model.backend, model.params);
 }
 
-/** log softmax(row)[id], computed stably in float64. */
-export function logProb(row: Floats, id: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
-  let sum = 0;
-  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
-  return row[id]! - max - Math.log(sum);
-}
+export { logProb };
 
 function isArgmax(row: Floats, id: number): boolean {
   const v = row[id]!;

@@ -4,11 +4,11 @@
 
 import type { Floats } from '../tensor.js';
 import { InputError } from '../errors.js';
-import { Rng } from '../random.js';
 import { KvCache } from '../model/cache.js';
 import type { SwatModel } from '../model/model.js';
 import { checkIds } from '../model/params.js';
-import { type SamplingOptions, DEFAULT_SAMPLING, checkFiniteOutput, checkSampling, sampleToken } from './sample.js';
+import { type SamplingOptions, DEFAULT_SAMPLING, checkFiniteOutput } from './sample.js';
+import { Stream, advance } from './stream.js';
 
 export const DEFAULT_PREFILL_CHUNK = 256;
 
@@ -35,22 +35,14 @@ export const DEFAULT_GENERATE: GenerateOptions = {
   ...DEFAULT_SAMPLING, maxNewTokens: 200, seed: 0, stopId: null, prefillChunk: DEFAULT_PREFILL_CHUNK,
 };
 
-/** Yields new token ids one at a time. Memory stays constant however many are generated. */
+/** Yields new token ids one at a time, synchronously, through the same decode step as the server's engine.
+ *  Memory stays constant however many are generated. */
 export function* generate(model: SwatModel, prompt: readonly number[], options: Partial<GenerateOptions> = {}): Generator<number> {
-  const o = { ...DEFAULT_GENERATE, ...options };
-  checkSampling(o);
-  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw new InputError(`max new tokens must be a non-negative integer, got ${o.maxNewTokens}`);
-  checkIds(prompt, model.config.vocab_size);
-  const cache = new KvCache(model.config, model.backend, 1);
-  const rng = new Rng(o.seed);
-  let logits = prefill(model, cache, prompt, o.prefillChunk);
-  const next = new Int32Array(1);
-  for (let n = 0; n < o.maxNewTokens; n++) {
-    const id = sampleToken(logits, o, rng);
-    yield id;
-    if (id === o.stopId) return;
-    next[0] = id;
-    logits = model.forwardCached(next, 1, cache, 'last');
+  const { maxNewTokens, stopId, prefillChunk, ...sampling } = { ...DEFAULT_GENERATE, ...options };
+  const stream = new Stream(model, prompt, { ...sampling, maxTokens: maxNewTokens, stopIds: stopId === null ? [] : [stopId] });
+  while (stream.finish === null) {
+    const token = advance(model, [stream], prefillChunk)[0]?.token ?? null;
+    if (token !== null) yield token;
   }
 }
 

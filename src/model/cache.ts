@@ -28,11 +28,18 @@ export class KvCache {
   /** Absolute position of the next token. */
   position = 0;
 
-  constructor(config: SwatConfig, backend: Backend, B = 1) {
+  /** Rows of room to append beyond the ω − 1 kept ones: the default ω + 1 makes the steady buffer 2ω rows
+   *  and compacts once every ω + 1 tokens; a server holding many streams passes a few rows, so each stream
+   *  costs little more than the window itself and compacts (ω − 1 rows) a little more often. */
+  private readonly slack: number;
+
+  constructor(config: SwatConfig, backend: Backend, B = 1, slack?: number) {
     this.B = B;
     this.D = config.hidden_size;
     this.window = config.window_size;
     this.backend = backend;
+    this.slack = slack ?? (this.window ?? 0) + 1;
+    if (!Number.isInteger(this.slack) || this.slack < 1) throw new Error(`KvCache: slack must be a positive integer, got ${slack}`);
     this.capacity = this.steadyCapacity();
     const size = this.checkedSize(config.num_hidden_layers, this.capacity);
     this.keys = Array.from({ length: config.num_hidden_layers }, () => backend.alloc(size));
@@ -55,7 +62,7 @@ export class KvCache {
 
   /** Rows kept per layer between steps: what a windowed decode step needs, and room to append. */
   private steadyCapacity(): number {
-    return this.window === null ? 64 : 2 * this.window;
+    return this.window === null ? 64 : this.window - 1 + this.slack;
   }
 
   /** Makes room to append Tq rows; call once before a forward over Tq new tokens. */

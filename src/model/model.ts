@@ -51,8 +51,17 @@ interface GradScratch {
   ds: Floats; // (N, I)
 }
 
-/** How attention gets its keys: the sequence itself (training) or the cache (inference). */
-type KeySource = (l: number, k: Floats, v: Floats, T: number) => { k: Floats; v: Floats; Tk: number; kvStride: number };
+/** Layer l's attention: RoPE on a.q and a.k, then a.att from the keys and values of the sequence itself
+ *  (training), of one cache (inference), or of each stream's own cache (a batch of streams). */
+type Attend = (l: number, a: LayerActs) => void;
+
+/** One stream's rows in a multi-stream forward: its new tokens, the cache they continue, and which rows'
+ *  logits the caller wants ('none' while a prompt is prefilled chunk by chunk). */
+export interface StreamSegment {
+  ids: Int32Array;
+  cache: KvCache;
+  logits: 'none' | 'last' | 'all';
+}
 
 export class SwatModel {
   readonly config: SwatConfig;
@@ -65,6 +74,10 @@ export class SwatModel {
   private grad: GradScratch | null = null;
   /** Inference buffers for the last chunk shape, reused so decoding allocates only its logits. */
   private infer: { N: number; B: number; x: Floats; tmp: Floats; acts: LayerActs } | null = null;
+  /** Multi-stream buffers for up to `rows` rows, grown in powers of two and used through views. */
+  private streams: { rows: number; x: Floats; tmp: Floats; acts: LayerActs; logits: Floats } | null = null;
+  /** Gathered queries, windows and outputs of decoding streams (attendWindows), for up to `streams`. */
+  private gathered: { streams: number; q: Floats; k: Floats; v: Floats; out: Floats; stats: Floats } | null = null;
 
   constructor(config: SwatConfig, backend: Backend, params?: ParamBuffer) {
     this.config = config;
@@ -111,12 +124,26 @@ export class SwatModel {
     };
   }
 
-  /** One layer: x (N, D) → xOut (N, D) (may be x itself). Keys and values go through `keys`. */
-  private layerForward(l: number, a: LayerActs, x: Floats, xOut: Floats, tmp: Floats, B: number, T: number, pos0: number, keys: KeySource): void {
+  /** RoPE (when the model uses it) on the queries and keys (B, T, D) of tokens from position pos0 on. */
+  private rope(q: Floats, k: Floats, B: number, T: number, pos0: number): void {
+    const c = this.config;
+    if (!c.use_rope) return;
+    this.backend.rope(q, B, T, c.num_heads, headDim(c), pos0, c.rope_theta, false);
+    this.backend.rope(k, B, T, c.num_heads, headDim(c), pos0, c.rope_theta, false);
+  }
+
+  /** T new tokens per sequence continuing `cache` (B sequences at one position): RoPE at the cache's
+   *  position, then their keys and values appended; returns what attention reads. Views of (B·T, D). */
+  private ropeAppend(l: number, cache: KvCache, q: Floats, k: Floats, v: Floats, B: number, T: number): CacheKeys {
+    this.rope(q, k, B, T, cache.position);
+    return cache.append(l, k, v, T);
+  }
+
+  /** One layer: x (N, D) → xOut (N, D) (may be x itself). Attention goes through `attend`. */
+  private layerForward(l: number, a: LayerActs, x: Floats, xOut: Floats, tmp: Floats, N: number, attend: Attend): void {
     const be = this.backend;
     const c = this.config;
-    const { hidden_size: D, intermediate_size: I, num_heads: H } = c;
-    const N = B * T;
+    const { hidden_size: D, intermediate_size: I } = c;
     const n = layerNames(l);
     const p = (name: string) => this.params.get(name);
 
@@ -124,12 +151,7 @@ export class SwatModel {
     be.matmul(a.q, a.xn, p(n.q), N, D, D, false, true, false);
     be.matmul(a.k, a.xn, p(n.k), N, D, D, false, true, false);
     be.matmul(a.v, a.xn, p(n.v), N, D, D, false, true, false);
-    if (c.use_rope) {
-      be.rope(a.q, B, T, H, D / H, pos0, c.rope_theta, false);
-      be.rope(a.k, B, T, H, D / H, pos0, c.rope_theta, false);
-    }
-    const kv = keys(l, a.k, a.v, T);
-    be.attentionForward(a.att, a.stats, a.q, kv.k, kv.v, this.attentionShape(B, T, kv.Tk, kv.kvStride));
+    attend(l, a);
     be.matmul(tmp, a.att, p(n.o), N, D, D, false, true, false);
     be.add(a.h, x, tmp, N * D);
 
@@ -173,10 +195,11 @@ export class SwatModel {
     const t = this.trainActs(B, T);
     t.ids.set(inputs);
     this.backend.embeddingForward(t.xs[0]!, this.params.get(EMBEDDINGS), t.ids, N, c.hidden_size);
-    const ownKeys: KeySource = (_l, k, v, Tk) => ({ k, v, Tk, kvStride: Tk });
-    for (let l = 0; l < c.num_hidden_layers; l++) {
-      this.layerForward(l, t.layers[l]!, t.xs[l]!, t.xs[l + 1]!, t.tmp, B, T, 0, ownKeys);
-    }
+    const ownKeys: Attend = (_l, a) => {
+      this.rope(a.q, a.k, B, T, 0);
+      this.backend.attentionForward(a.att, a.stats, a.q, a.k, a.v, this.attentionShape(B, T, T, T));
+    };
+    for (let l = 0; l < c.num_hidden_layers; l++) this.layerForward(l, t.layers[l]!, t.xs[l]!, t.xs[l + 1]!, t.tmp, N, ownKeys);
     this.head(t.logits, t.xf, t.rstdF, t.xs[c.num_hidden_layers]!, N);
     this.backend.crossEntropyForward(t.losses, t.logits, targets, N, c.vocab_size);
     let sum = 0;
@@ -284,9 +307,11 @@ export class SwatModel {
     const { x, tmp, acts: a } = this.infer;
     be.embeddingForward(x, this.params.get(EMBEDDINGS), ids, N, D);
     cache.reserve(T);
-    const pos0 = cache.position;
-    const cacheKeys: KeySource = (l, k, v, Tq) => cache.append(l, k, v, Tq);
-    for (let l = 0; l < L; l++) this.layerForward(l, a, x, x, tmp, B, T, pos0, cacheKeys);
+    const cacheKeys: Attend = (l, a) => {
+      const kv = this.ropeAppend(l, cache, a.q, a.k, a.v, B, T);
+      be.attentionForward(a.att, a.stats, a.q, kv.k, kv.v, this.attentionShape(B, T, kv.Tk, kv.kvStride));
+    };
+    for (let l = 0; l < L; l++) this.layerForward(l, a, x, x, tmp, N, cacheKeys);
     cache.commit(T);
 
     let src = x;
@@ -300,4 +325,109 @@ export class SwatModel {
     this.head(logits, a.xn.subarray(0, R * D), a.rstd1.subarray(0, R), src, R);
     return logits;
   }
+
+  /** Attention of single decoding tokens whose windows are full, as one call over B = G streams: each
+   *  stream's query and its last ω keys and values gathered into (G, ω, D) scratch (a copy of O(ω·d) per
+   *  stream, far cheaper than a call per stream), the outputs scattered back to their rows. */
+  private attendWindows(decoding: readonly { row: number; kv: CacheKeys }[], a: LayerActs, W: number): void {
+    const D = this.config.hidden_size;
+    const G = decoding.length;
+    if (!this.gathered || this.gathered.streams < G) {
+      const streams = 2 ** Math.ceil(Math.log2(Math.max(G, 16)));
+      const al = (n: number) => this.backend.alloc(n);
+      this.gathered = { streams, q: al(streams * D), k: al(streams * W * D), v: al(streams * W * D), out: al(streams * D), stats: al(streams * this.config.num_heads) };
+    }
+    const g = this.gathered;
+    decoding.forEach(({ row, kv }, i) => {
+      g.q.set(a.q.subarray(row * D, (row + 1) * D), i * D);
+      g.k.set(kv.k.subarray((kv.Tk - W) * D, kv.Tk * D), i * W * D);
+      g.v.set(kv.v.subarray((kv.Tk - W) * D, kv.Tk * D), i * W * D);
+    });
+    this.backend.attentionForward(g.out, g.stats, g.q, g.k, g.v, this.attentionShape(G, 1, W, W));
+    decoding.forEach(({ row }, i) => a.att.set(g.out.subarray(i * D, (i + 1) * D), row * D));
+  }
+
+  /** Inference for several streams at once, each continuing its own cache (B = 1) at its own position:
+   *  the embedding, the projections, the MLP and the head run as single matmuls over every stream's rows
+   *  (where the cost is), RoPE and the cache append per stream, attention per stream or, for the streams
+   *  decoding with a full window, in one call (O(ω·d) per stream either way). Returns the requested logits
+   *  rows, stream after stream, (rows, V): a view of a buffer kept across calls, valid until the next one.
+   *  A stream's result is the one forwardCached gives it alone: every op is row-wise except attention,
+   *  which sees only that stream's cache. */
+  forwardStreams(segments: readonly StreamSegment[]): Floats {
+    const c = this.config;
+    const { hidden_size: D, vocab_size: V, num_hidden_layers: L } = c;
+    let N = 0;
+    for (const s of segments) {
+      if (s.ids.length === 0) throw new Error('forwardStreams: a stream with no tokens');
+      if (s.cache.B !== 1) throw new Error(`forwardStreams: each stream needs a cache of one sequence, got ${s.cache.B}`);
+      checkIds(s.ids, c.vocab_size);
+      N += s.ids.length;
+    }
+    const be = this.backend;
+    if (!this.streams || this.streams.rows < N) {
+      const rows = 2 ** Math.ceil(Math.log2(Math.max(N, 16)));
+      this.streams = { rows, x: be.alloc(rows * D), tmp: be.alloc(rows * D), acts: this.allocLayer(rows, 1, rows), logits: be.alloc(rows * V) };
+    }
+    const { x, tmp, acts } = this.streams;
+    const view = (buf: Floats, r0: number, r1: number, width = D) => buf.subarray(r0 * width, r1 * width);
+    const a = firstRows(acts, this.streams.rows, N);
+    let r = 0;
+    const ids = new Int32Array(N);
+    for (const s of segments) {
+      ids.set(s.ids, r);
+      r += s.ids.length;
+      s.cache.reserve(s.ids.length);
+    }
+    be.embeddingForward(x, this.params.get(EMBEDDINGS), ids, N, D);
+    const W = c.window_size;
+    const perStream: Attend = (l, la) => {
+      // Streams decoding one token with a full window all attend to ω keys: one call for all of them.
+      const decoding: { row: number; kv: CacheKeys }[] = [];
+      let r0 = 0;
+      for (const s of segments) {
+        const T = s.ids.length;
+        const r1 = r0 + T;
+        const q = view(la.q, r0, r1);
+        const kv = this.ropeAppend(l, s.cache, q, view(la.k, r0, r1), view(la.v, r0, r1), 1, T);
+        if (T === 1 && W !== null && kv.Tk >= W) decoding.push({ row: r0, kv });
+        else be.attentionForward(view(la.att, r0, r1), la.stats, q, kv.k, kv.v, this.attentionShape(1, T, kv.Tk, kv.kvStride));
+        r0 = r1;
+      }
+      if (decoding.length > 0) this.attendWindows(decoding, la, W!);
+    };
+    for (let l = 0; l < L; l++) this.layerForward(l, a, x, x, tmp, N, perStream);
+    for (const s of segments) s.cache.commit(s.ids.length);
+
+    // Gather the rows whose logits are wanted into tmp, then one head matmul over them.
+    let R = 0;
+    r = 0;
+    for (const s of segments) {
+      const T = s.ids.length;
+      if (s.logits === 'all') {
+        tmp.set(view(x, r, r + T), R * D);
+        R += T;
+      } else if (s.logits === 'last') {
+        tmp.set(view(x, r + T - 1, r + T), R * D);
+        R += 1;
+      }
+      r += T;
+    }
+    const logits = this.streams.logits.subarray(0, R * V);
+    if (R > 0) this.head(logits, view(a.xn, 0, R), a.rstd1.subarray(0, R), view(tmp, 0, R), R);
+    return logits;
+  }
+}
+
+/** What attention reads from a cache: its key and value buffers, the valid rows and the row stride. */
+type CacheKeys = ReturnType<KvCache['append']>;
+
+/** Views of the first N rows of layer buffers allocated for `rows` rows (stats, per head and row of one
+ *  stream at a time, is used whole). */
+function firstRows(acts: LayerActs, rows: number, N: number): LayerActs {
+  const cut = (buf: Floats) => buf.subarray(0, (buf.length / rows) * N);
+  return {
+    xn: cut(acts.xn), rstd1: cut(acts.rstd1), q: cut(acts.q), k: cut(acts.k), v: cut(acts.v), att: cut(acts.att), stats: acts.stats,
+    h: cut(acts.h), hn: cut(acts.hn), rstd2: cut(acts.rstd2), gu: cut(acts.gu), s: cut(acts.s),
+  };
 }

@@ -5,10 +5,11 @@ import {
   ANCHOR, type AnchorOptions, benchAttention, benchDecode, benchGemm, benchPeak, benchTrainAgainstPytorch, benchTrainVersus,
   nativeBaseline,
 } from '../../bench/suites.js';
-import { type CommandSpec, type OptionSpec, POSITIVE, type Parsed, WINDOW, flag, posInt, str } from '../args.js';
+import { type CommandSpec, type OptionSpec, POSITIVE, POSITIVE_LIST, type Parsed, WINDOW, flag, intList, posInt, str } from '../args.js';
 import { print } from '../output.js';
 import { Progress } from '../progress.js';
 import { runTokenizerBench } from './tokenizer.js';
+import { benchServe } from '../../bench/serve.js';
 
 const ANCHOR_OPTIONS: Record<string, OptionSpec> = {
   layers: { type: 'string', arg: 'L', check: POSITIVE, help: 'anchor model layers', default: String(ANCHOR.layers) },
@@ -23,7 +24,7 @@ const ANCHOR_OPTIONS: Record<string, OptionSpec> = {
 export const benchCommand: CommandSpec = {
   name: 'bench',
   summary: 'measure the backend: FMA peak, matrix multiply, attention, training steps, decoding',
-  usage: 'peak|gemm|attention|train|decode|tokenizer [options] [--json]',
+  usage: 'peak|gemm|attention|train|decode|tokenizer|serve [options] [--json]',
   subcommands: {
     peak: { summary: 'single-core and all-core fp32 FMA peak, GFLOP/s' },
     gemm: { summary: "GFLOP/s and % of peak for the anchor model's matrix shapes, 1 and all threads", options: ANCHOR_OPTIONS },
@@ -42,6 +43,15 @@ export const benchCommand: CommandSpec = {
       options: { ...ANCHOR_OPTIONS, long: { type: 'boolean', help: 'also position 1M' } },
     },
     tokenizer: { summary: 'encode MB/s of our BPE vs gpt-tokenizer, bytes/token of each vocabulary on the built-in corpus' },
+    serve: {
+      summary: 'continuous batching: aggregate tokens/s, p50/p99 ms per token at 1, 4, 16, 64 streams; memory per stream',
+      options: {
+        model: { type: 'string', arg: 'DIR', help: 'model directory (default: an untrained model of the default training shape)' },
+        streams: { type: 'string', arg: 'LIST', check: POSITIVE_LIST, help: 'concurrent stream counts', default: '1,4,16,64' },
+        tokens: { type: 'string', arg: 'N', check: POSITIVE, help: 'tokens each stream generates', default: '128' },
+        'memory-streams': { type: 'string', arg: 'N', check: POSITIVE, help: 'streams held for the memory measurement', default: '256' },
+      },
+    },
   },
   options: {
     json: { type: 'boolean', help: 'print JSON' },
@@ -66,7 +76,8 @@ function table(header: string[], rows: (string | number)[][]): string {
   return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
-export function runBench(v: Parsed): void {
+export async function runBench(v: Parsed): Promise<void> {
+  if (v['_'] === 'serve') return runServeBench(v);
   const be = backendFrom(v);
   const json = flag(v, 'json');
   const emit = (obj: unknown, text: () => string) => print((json ? JSON.stringify(obj) : text()) + '\n');
@@ -130,4 +141,21 @@ export function runBench(v: Parsed): void {
       break;
     }
   }
+}
+
+async function runServeBench(v: Parsed): Promise<void> {
+  const json = flag(v, 'json');
+  const progress = new Progress();
+  const threads = posInt(v, 'threads');
+  const backend = str(v, 'backend');
+  const r = await benchServe(str(v, 'model'), {
+    ...(backend !== undefined ? { backend } : {}), ...(threads !== undefined ? { threads } : {}),
+    concurrency: intList(v, 'streams')!, tokens: posInt(v, 'tokens')!, memoryStreams: posInt(v, 'memory-streams')!,
+  }, (line) => progress.log(line));
+  const kib = (x: number) => `${(x / 1024).toFixed(1)} KiB`;
+  print((json ? JSON.stringify(r) : [
+    `${r.model}, ${r.backend} backend, ${r.tokens_per_stream} tokens per stream`,
+    table(['streams', 'tokens/s', 'vs 1 stream', 'p50 ms/token', 'p99 ms/token'], r.rows.map((x) => [x.streams, f1(x.tokens_per_s), `${x.speedup.toFixed(2)}×`, x.p50_ms_per_token.toFixed(2), x.p99_ms_per_token.toFixed(2)])),
+    `memory per stream (${r.memory.streams} held): ${kib(r.memory.bytes_per_stream)} resident; cache ${kib(r.memory.cache_bytes_per_stream)}; window cache (SWAT.md §4) ${kib(r.memory.window_cache_bytes)}`,
+  ].join('\n')) + '\n');
 }
