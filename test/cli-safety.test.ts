@@ -113,7 +113,7 @@ function checkpointBytes(dir: string): Map<string, Buffer> {
   return out;
 }
 
-const STEPS = '120';
+const STEPS = '400'; // enough that a fast machine is still training when the signals arrive
 let straight: Map<string, Buffer> | undefined;
 /** The checkpoint of the uninterrupted run the interrupted ones must match bit for bit. */
 function uninterrupted(): Map<string, Buffer> {
@@ -190,16 +190,17 @@ test('a diverging run skips non-finite steps, stops with a clear line and non-ze
 
 test('after a kill before the first periodic checkpoint, re-running resumes and the metrics hold each step once', async () => {
   const dir = join(root, 'kill-early');
-  const args = run(dir, '--steps', '60', '--checkpoint-interval', '1000', '--eval-interval', '10');
+  // Far more steps than the kill waits for, so that a fast machine has not finished when it comes.
+  const args = run(dir, '--steps', '400', '--checkpoint-interval', '1000', '--eval-interval', '10');
   const p = launch(...args);
   await waitFor(() => existsSync(join(dir, 'metrics.jsonl')) && loggedSteps(dir).length >= 15, 'fifteen logged steps');
   p.child.kill('SIGKILL');
   await p.exit;
   const r = swat(...args);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, new RegExp(`resuming ${dir} at step 0 of 60`));
-  assert.deepEqual(loggedSteps(dir), Array.from({ length: 60 }, (_, i) => i + 1));
-  assert.deepEqual(readMetrics(dir).filter((l) => l.val_loss !== undefined).map((l) => l.step), [10, 20, 30, 40, 50, 60]);
+  assert.match(r.err, new RegExp(`resuming ${dir} at step 0 of 400`));
+  assert.deepEqual(loggedSteps(dir), Array.from({ length: 400 }, (_, i) => i + 1));
+  assert.deepEqual(readMetrics(dir).filter((l) => l.val_loss !== undefined).map((l) => l.step), Array.from({ length: 40 }, (_, i) => 10 * (i + 1)));
 });
 
 test('a second trainer on the same --out is refused while the first runs; a killed trainer\'s lock does not block the next', async () => {
