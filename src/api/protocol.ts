@@ -32,4 +32,4 @@ export type FromWorker =
   | { type: 'ready'; backend: string }
   | { type: 'failed'; error: { name: string; message: string } }
   | { type: 'warn'; line: string }
-  | { type: 'step'; events: EngineEvent[]; seconds: number; tokens: number };
+  | { type: 'step'; events: EngineEvent[]; seconds: number; tokens: number; cacheBytes: number };

@@ -70,6 +70,8 @@ export interface ModelStats {
   queued: number;
   /** Tokens sampled since load. */
   tokens: number;
+  /** Bytes of the active streams' window caches after the engine's last step. */
+  cacheBytes: number;
 }
 
 /** Tokens a stream may run ahead of its reader: one being read, one being computed. So an abort (or a
@@ -99,6 +101,7 @@ export class TextModel {
   private creditFlush = false;
   private readonly stepListeners: ((seconds: number, tokens: number) => void)[] = [];
   private tokens = 0;
+  private cacheBytes = 0;
   private format: ChatFormat | null = null;
   private closed: Error | null = null;
 
@@ -146,7 +149,7 @@ export class TextModel {
   }
 
   stats(): ModelStats {
-    return { active: this.started.size, queued: this.requests.size - this.started.size, tokens: this.tokens };
+    return { active: this.started.size, queued: this.requests.size - this.started.size, tokens: this.tokens, cacheBytes: this.cacheBytes };
   }
 
   /** The engine's events for one request, in order. Breaking out of the loop or aborting `signal` cancels
@@ -259,6 +262,7 @@ export class TextModel {
 
   private onStep(m: Extract<FromWorker, { type: 'step' }>): void {
     this.tokens += m.tokens;
+    this.cacheBytes = m.cacheBytes;
     if (m.seconds > 0) for (const l of this.stepListeners) l(m.seconds, m.tokens);
     for (const e of m.events) {
       const channel = this.requests.get(e.id);

@@ -13,6 +13,25 @@ export interface ByteSource {
   close(): void;
 }
 
+/** The files of a directory (a model directory), wherever they are. */
+export interface DirSource {
+  /** How messages name file `name` of the directory. */
+  path(name: string): string;
+  /** The file's bytes (close the source when done), or undefined when it is absent. */
+  open(name: string): ByteSource | undefined;
+}
+
+/** Files in memory as a directory named `name` (in messages: name/file). */
+export function memoryDir(name: string, files: ReadonlyMap<string, Uint8Array>): DirSource {
+  return {
+    path: (file) => `${name}/${file}`,
+    open: (file) => {
+      const bytes = files.get(file);
+      return bytes === undefined ? undefined : memorySource(bytes);
+    },
+  };
+}
+
 /** Bytes already in memory as a source. */
 export function memorySource(bytes: Uint8Array): ByteSource {
   return {

@@ -7,10 +7,10 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, InputError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
-import { type ByteSource, readText } from './bytes.js';
+import { type ByteSource, type DirSource, readText } from './bytes.js';
 import { type ErrorClass, type JsonOptions, parseJson } from './json.js';
 import { type DecodedSafetensors, type DecodedTensor, type TensorSet, type WritableDtype, SafetensorsReader, checkFinite, encodeSafetensors } from './safetensors.js';
-import type { DirSource } from './sharded.js';
+
 
 /** The file open at `fd` as a source; closing it closes `fd` only when `owns`. */
 export function fdSource(fd: number, owns = false): ByteSource {

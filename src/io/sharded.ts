@@ -13,7 +13,7 @@
 
 import { FormatError, InputError, showJson } from '../errors.js';
 import type { Floats } from '../tensor.js';
-import { type ByteSource, readText } from './bytes.js';
+import { type ByteSource, type DirSource, readText } from './bytes.js';
 import { JSON_LIMITS, parseJson } from './json.js';
 import { type F32Tensor, SafetensorsReader, type TensorEntry, type WritableDtype, encodeSafetensors } from './safetensors.js';
 
@@ -136,14 +136,6 @@ export function weightFileNames(dir: DirSource): string[] {
   if (hasFile(dir, WEIGHTS_FILE)) return [WEIGHTS_FILE];
   const weightMap = readIndex(dir, dir.path(WEIGHTS_INDEX_FILE));
   return weightMap === null ? [] : [WEIGHTS_INDEX_FILE, ...new Set(weightMap.values())];
-}
-
-/** The files of a model directory, wherever they are. */
-export interface DirSource {
-  /** How messages name file `name` of the directory. */
-  path(name: string): string;
-  /** The file's bytes (close the source when done), or undefined when it is absent. */
-  open(name: string): ByteSource | undefined;
 }
 
 function hasFile(dir: DirSource, name: string): boolean {

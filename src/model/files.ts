@@ -10,10 +10,10 @@
 import type { Backend } from '../backend/backend.js';
 import { type SwatConfig, configToJson, parseConfig } from '../config.js';
 import { ConfigError, FormatError, InputError, showJson } from '../errors.js';
-import { readText } from '../io/bytes.js';
+import { type DirSource, readText } from '../io/bytes.js';
 import { JSON_LIMITS } from '../io/json.js';
 import { type F32Tensor, checkFinite } from '../io/safetensors.js';
-import { type DirSource, type WeightLayout, WeightFiles, WEIGHTS_FILE, weightFiles } from '../io/sharded.js';
+import { type WeightLayout, WeightFiles, WEIGHTS_FILE, weightFiles } from '../io/sharded.js';
 import type { Floats } from '../tensor.js';
 import { TOKENIZER_FILE, tokenizerFromJson } from '../tokenizer/hf-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
