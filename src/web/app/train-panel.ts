@@ -31,6 +31,7 @@ export class TrainPanel {
   private readonly pauseButton = byId<HTMLButtonElement>('train-pause');
   private readonly resetButton = byId<HTMLButtonElement>('train-reset');
   private readonly saveStatus = byId('save-status');
+  private readonly lossRows = byId<HTMLTableElement>('loss-table').tBodies[0]!;
   private readonly chart = new LineChart(byId<HTMLCanvasElement>('loss-chart'), { xLabel: 'step', yLabel: 'loss (nats per token)' });
 
   /** `useModel` hands a trained model to the Generate tab. */
@@ -165,6 +166,7 @@ export class TrainPanel {
         break;
       case 'step': {
         this.losses.push([m.step, m.loss]);
+        this.lossRows.insertRow().append(cell(m.step), cell(m.loss.toFixed(4)), cell(''));
         const last = this.valLosses.at(-1);
         const val = last ? ` · validation ${last[1].toFixed(3)}` : '';
         setStatus(this.status, `step ${m.step} of ${m.maxSteps} · loss ${m.loss.toFixed(3)}${val} · ${formatCount(Math.round(m.tokensPerSecond))} tokens/s · ${m.elapsed.toFixed(1)} s` +
@@ -176,6 +178,7 @@ export class TrainPanel {
       }
       case 'eval':
         this.valLosses.push([m.step, m.valLoss]);
+        this.lossRows.rows[m.step - 1]!.cells[2]!.textContent = m.valLoss.toFixed(4);
         this.drawChart();
         break;
       case 'paused':
@@ -219,6 +222,7 @@ export class TrainPanel {
     this.worker = null;
     this.losses = [];
     this.valLosses = [];
+    this.lossRows.replaceChildren();
     this.progress.value = 0;
     delete this.status.dataset['done'];
     delete this.status.dataset['step'];
@@ -278,6 +282,12 @@ export class TrainPanel {
       setStatus(this.saveStatus, messageOf(e), true);
     }
   }
+}
+
+function cell(text: string | number): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.textContent = String(text);
+  return td;
 }
 
 function trainedModel(files: ModelFiles): PickedModel {
