@@ -1,8 +1,9 @@
 // Bundles the web app into dist/web/ with esbuild (a dev dependency, so a clone's `npm install` builds it;
 // a published package ships the bundle): the page's script, its training worker, the library's engine
-// worker (src/api/browser-worker.ts), the wasm backend's thread worker, the page's HTML and CSS, and the
-// committed wasm modules. The bundle targets the browser: a module that imports Node (node:fs, the native
-// addon, worker_threads) fails the build, so nothing Node-only reaches the page. Warnings fail it too.
+// worker (src/api/browser-worker.ts), the wasm backend's thread worker, the worker of `swat bench browser`
+// (src/bench/browser-worker.ts), the page's HTML and CSS, and the committed wasm modules. The bundle
+// targets the browser: a module that imports Node (node:fs, the native addon, worker_threads) fails the
+// build, so nothing Node-only reaches the page. Warnings fail it too.
 //
 // Run as `node dist/src/web/build.js` (npm run build:web; npm install and npm test run it).
 
@@ -18,6 +19,7 @@ const ENTRY_POINTS = {
   'train-worker': 'src/web/app/train-worker.ts',
   'engine-worker': 'src/api/browser-worker.ts',
   'wasm-worker': 'src/backend/wasm/worker-browser.ts',
+  'bench-worker': 'src/bench/browser-worker.ts',
 };
 const STATIC_FILES = ['src/web/app/index.html', 'src/web/app/style.css'];
 const MODULES = 'native/wasm/modules/';
