@@ -3,7 +3,8 @@
 // trains on the sample book with falling loss, pauses and resumes, generates with a window cache that
 // stays the same size while the text grows, and the model it saves as a .zip scores in `swat score` as it
 // scored on the page. A model `swat web --model DIR` serves, and one picked as a folder, load on the page;
-// a folder that is not a model is one line on the page.
+// a folder that is not a model is one line on the page. `swat bench browser` runs on a tiny model and prints
+// its ratio lines (no timing is asserted).
 //
 // Without a Chromium (or playwright-core) these tests say why and are skipped, unless
 // SWAT_REQUIRE_BROWSER=1 (CI sets it) makes that a failure.
@@ -175,4 +176,16 @@ describe('the web app in headless Chromium', { skip }, () => {
       await stop(server);
     }
   });
+
+  it('swat bench browser times the training step in Chromium and prints its share of native one-thread tokens/s', () => {
+    const out = ok('bench', 'browser', '--layers', '1', '--dim', '32', '--heads', '2', '--vocab-size', '64', '--seq-len', '32', '--batch', '2',
+      '--window', '8', '--steps', '1', '--rounds', '1');
+    const row = (where: string, threads: number) => new RegExp(`^${where} +(simd128|relaxed-simd|avx2|avx512|scalar) +${threads} +[1-9]\\d* +\\d+\\.\\d%$`, 'm');
+    assert.match(out, /^1 layers, d 32, V 64, 2×32 tokens a step; fastest of 1 rounds in turns, 1 steps each$/m);
+    assert.match(out, row('native, Node', 1));
+    assert.match(out, row('wasm, Node', 1));
+    assert.match(out, row('wasm, Chromium \\d+', 1));
+    assert.match(out, /^the page is cross-origin isolated: threads are Web Workers on shared memory$/m);
+  });
 });
+

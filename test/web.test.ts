@@ -17,7 +17,7 @@ import { loadModel } from '../src/model/store.js';
 import type { TrainOptions } from '../src/train/loop.js';
 import { type SessionSpec, TrainingSession } from '../src/train/session.js';
 import { ISOLATION_HEADERS, WEB_DIR, type WebServer, startWebServer } from '../src/web/server.js';
-import { fails, ok } from './support/cli.js';
+import { fails, failsWith, ok } from './support/cli.js';
 import { fixtureTree } from './support/files.js';
 
 const { root } = fixtureTree('swat-web-');
@@ -164,5 +164,12 @@ describe('swat web', () => {
     await assert.rejects(startWebServer({ host: '127.0.0.1', port: 0, model: null, appDir: root }), {
       name: 'InputError', message: `the web app is not built (${root} has no index.html): run npm run build:web`,
     });
+  });
+});
+
+describe('swat bench browser', () => {
+  it('says in one line, before measuring anything, that there is no Chromium to drive', () => {
+    const missing = join(root, 'no-chromium');
+    failsWith({ SWAT_CHROMIUM: missing }, `bench browser: no Chromium at ${missing} (apt-get install chromium, or set SWAT_CHROMIUM)`, 'bench', 'browser');
   });
 });
