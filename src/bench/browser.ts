@@ -5,6 +5,7 @@
 // same step (train-step.ts) on the same random batch. Chromium is Debian's, driven by playwright-core.
 
 import { NativeBackend, nativeUnavailableReason } from '../backend/native.js';
+import type { WasmBackend } from '../backend/wasm/backend.js';
 import { createWasmBackend } from '../backend/wasm/node.js';
 import { InputError } from '../errors.js';
 import { chromiumUnavailableReason, launchChromium } from '../web/chromium.js';
@@ -39,7 +40,7 @@ type PageWorker = new (url: string, options: { type: 'module' }) => {
   terminate(): void;
 };
 
-function timeInNode(backend: NativeBackend | ReturnType<typeof createWasmBackend>, a: AnchorOptions, steps: number): NodeTrainRow {
+function timeInNode(backend: NativeBackend | WasmBackend, a: AnchorOptions, steps: number): NodeTrainRow {
   const { tokens, step } = randomTrainingStep(backend, a);
   const stepS = secondsPerStep(step, steps);
   return { backend: backend.name, isa: backend.isa, tokens_per_s: tokens / stepS, step_s: stepS };

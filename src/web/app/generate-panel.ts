@@ -51,6 +51,8 @@ export class GeneratePanel {
 
   /** Loads a model (replacing the one loaded), from any of the page's sources. */
   async load(picked: PickedModel): Promise<void> {
+    delete this.status.dataset['loaded'];
+    this.clearScore();
     this.running?.abort();
     await this.model?.close();
     this.model = null;
@@ -155,9 +157,16 @@ export class GeneratePanel {
     ]);
   }
 
+  /** Removes the shown score, which belongs to an earlier prompt or model. */
+  private clearScore(): void {
+    delete this.scoreResult.dataset['sum'];
+    setStatus(this.scoreResult, '');
+  }
+
   private async scorePrompt(): Promise<void> {
     const model = this.model;
     if (!model) return;
+    this.clearScore(); // before the first await: no one reads the last score as this one's
     this.setBusy(true);
     try {
       const s = await model.score(byId<HTMLTextAreaElement>('gen-prompt').value);
