@@ -49,7 +49,7 @@ test('values that start with a dash: a negative seed, a prompt beginning with "-
 test('typos get a suggestion; missing values and stray words are named', () => {
   fails("swat train: unknown option '--sed' (did you mean --seed?) (see swat train --help)", 'train', '--sed', '1');
   fails("swat: unknown command 'genrate' (did you mean generate?) (see swat --help)", 'genrate');
-  fails("swat bench: expected one of peak, gemm, attention, train, decode, tokenizer, serve, got 'gem' (did you mean gemm?)", 'bench', 'gem');
+  fails("swat bench: expected one of peak, gemm, attention, train, browser, decode, tokenizer, serve, got 'gem' (did you mean gemm?)", 'bench', 'gem');
   fails('swat eval: expected one of length, tasks, passkey, probe', 'eval');
   fails('swat generate: --seed needs a value (see swat generate --help)', 'generate', '--model', model, '--seed');
   fails("swat info: unexpected argument 'extra' (see swat info --help)", 'info', '--model', model, 'extra');

@@ -112,5 +112,5 @@ test('bench train --json prints tokens_per_s and a per-op breakdown (a smoke tes
   const r = JSON.parse(ok('bench', 'train', '--layers', '1', '--dim', '16', '--heads', '2', '--vocab-size', '64', '--seq-len', '16', '--batch', '2', '--window', '4', '--steps', '1', '--profile', '--json')) as Record<string, unknown>;
   assert.ok((r['tokens_per_s'] as number) > 0);
   assert.ok('matmul' in (r['breakdown'] as object) && 'attentionBackward' in (r['breakdown'] as object));
-  fails("swat bench: expected one of peak, gemm, attention, train, decode, tokenizer, serve, got 'fast'", 'bench', 'fast');
+  fails("swat bench: expected one of peak, gemm, attention, train, browser, decode, tokenizer, serve, got 'fast'", 'bench', 'fast');
 });

@@ -8,9 +8,9 @@
 // them on one NativeBackend affects every other.
 
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 
-import type { AdamWHyper, AttentionShape, Backend } from './backend.js';
+import type { AdamWHyper, AttentionShape, Backend, MemoryLimit } from './backend.js';
 import { attentionMode, float32 } from './checks.js';
 import { InputError } from '../errors.js';
 import type { Floats } from '../tensor.js';
@@ -159,6 +159,10 @@ export class NativeBackend implements Backend {
   /** Measured fp32 peak of an FMA loop with the active instruction set: GFLOP/s over `threads` threads. */
   peakFlops(seconds: number, threads: number): number {
     return this.addon.peakFlops(seconds, threads);
+  }
+
+  get memoryLimit(): MemoryLimit {
+    return { bytes: totalmem(), what: "this machine's memory" };
   }
 
   alloc(n: number): Float32Array {

@@ -6,31 +6,16 @@ import { availableParallelism } from 'node:os';
 import type { AttentionShape, Backend } from '../backend/backend.js';
 import { NativeBackend, nativeUnavailableReason } from '../backend/native.js';
 import { ReferenceBackend } from '../backend/reference.js';
-import { type SwatConfig, makeConfig } from '../config.js';
+import type { SwatConfig } from '../config.js';
 import { prefill } from '../infer/generate.js';
 import { KvCache } from '../model/cache.js';
 import { SwatModel } from '../model/model.js';
 import { Rng } from '../random.js';
-import { AdamW, clipGradients } from '../train/optimizer.js';
 import { type ThreadedBackend, fillRandom, isThreaded, measure, profiled, residentBytes } from './measure.js';
 import { type PytorchTrainResult, pytorchTrainBaseline } from './pytorch.js';
+import { type AnchorOptions, anchorConfig, randomTrainingStep, secondsPerStep } from './train-step.js';
 
-/** The anchor configuration of the native-backend issue. */
-export interface AnchorOptions {
-  layers: number;
-  dim: number;
-  heads: number;
-  vocabSize: number;
-  seqLen: number;
-  batch: number;
-  window: number | null;
-}
-
-export const ANCHOR: AnchorOptions = { layers: 4, dim: 256, heads: 4, vocabSize: 8192, seqLen: 512, batch: 8, window: 128 };
-
-export function anchorConfig(a: AnchorOptions): SwatConfig {
-  return makeConfig({ vocabSize: a.vocabSize, layers: a.layers, dim: a.dim, heads: a.heads, window: a.window });
-}
+export { ANCHOR, type AnchorOptions, anchorConfig } from './train-step.js';
 
 function threadCounts(be: Backend): number[] {
   const all = availableParallelism();
@@ -239,26 +224,8 @@ export interface TrainBenchResult {
 export function benchTrain(be: Backend, a: AnchorOptions, steps: number, profile: boolean): TrainBenchResult {
   const config = anchorConfig(a);
   const prof = profiled(be);
-  const model = SwatModel.create(config, profile ? prof.backend : be, 0);
-  const grads = model.zerosLike();
-  const adam = new AdamW(model.backend, model.zerosLike(), model.zerosLike(), { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
-  const rng = new Rng(1);
-  const N = a.batch * a.seqLen;
-  const inputs = Int32Array.from({ length: N }, () => rng.int(a.vocabSize));
-  const targets = Int32Array.from({ length: N }, () => rng.int(a.vocabSize));
-  // The trainer's step (and the PyTorch baseline's): forward, backward, clipping at 1, AdamW.
-  const step = () => {
-    grads.flat.fill(0);
-    model.forward(inputs, targets, a.batch, a.seqLen);
-    model.backward(targets, grads);
-    clipGradients(model.backend, grads, 1);
-    adam.update(model.params, grads, 1e-4);
-  };
-  step(); // warm-up: allocations, page faults, thread start
-  prof.reset();
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  const stepS = (performance.now() - t0) / 1000 / steps;
+  const { model, tokens: N, step } = randomTrainingStep(profile ? prof.backend : be, a);
+  const stepS = secondsPerStep(step, steps, () => prof.reset());
   const flops = trainStepFlops(config, N, a.seqLen);
   const peak = isThreaded(be) ? Math.max(...[0, 1, 2].map(() => be.peakFlops(0.2, be.threads))) : null;
   const gflops = flops / stepS / 1e9;

@@ -1,54 +1,20 @@
-// The model directory (SWAT.md §2): config.json + the weights (model.safetensors, or Hugging Face shards
-// with their index) with the PyTorch implementation's weight names, plus tokenizer.json when the model has
-// a tokenizer, and the Hugging Face companion files (companions.ts). Written as one crash-safe set; loading
-// checks every tensor name and shape against the config, so foreign weights either load exactly or fail
-// with a line that names the tensor. The weights' headers are checked before the parameter buffer is
-// allocated (a config claiming a huge model next to a small file fails fast), tensors are read straight
-// into it, and every weight must be finite (one NaN would silently turn every output into NaN). Reading
-// never writes (withCommitted), so a model can be read while a training run checkpoints into its directory.
+// The model directory on disk (the files themselves: files.ts). Written as one crash-safe set; reading
+// never writes (withCommitted), so a model can be read while a training run checkpoints into its directory:
+// config, tokenizer, weights and any training state come from one committed set.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import { type SwatConfig, configToJson, parseConfig } from '../config.js';
-import { ConfigError, FormatError, InputError, showJson } from '../errors.js';
-import { type CommittedFile, commitFiles, withCommitted } from '../io/atomic.js';
-import { JSON_LIMITS, readTextFd } from '../io/json.js';
-import { type F32Tensor, checkFinite } from '../io/safetensors.js';
-import { type WeightLayout, WeightFiles, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, weightFileNames, weightFiles } from '../io/sharded.js';
-import type { Floats } from '../tensor.js';
-import { TOKENIZER_FILE, tokenizerFromJson } from '../tokenizer/hf-json.js';
+import type { SwatConfig } from '../config.js';
+import { InputError } from '../errors.js';
+import { commitFiles, withCommitted } from '../io/atomic.js';
+import { dirSource } from '../io/files.js';
+import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE, weightFileNames } from '../io/sharded.js';
+import { TOKENIZER_FILE } from '../tokenizer/hf-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { companionFiles } from './companions.js';
-import { SwatModel } from './model.js';
-import { LM_HEAD, type ParamSpec, paramSpecs } from './params.js';
+import { CONFIG_FILE, modelFiles, openModel, readModelConfigFrom } from './files.js';
+import type { SwatModel } from './model.js';
 
-export const CONFIG_FILE = 'config.json';
-export { WEIGHTS_FILE };
-
-function asF32(x: Floats): Float32Array {
-  return x instanceof Float32Array ? x : Float32Array.from(x);
-}
-
-/** A parameter's name in the checkpoint: the authors' norm_first layout keeps each block's two norms
- *  inside its attention and MLP modules (same computation, other names). */
-export function checkpointName(config: SwatConfig, name: string): string {
-  if (!config.norm_first) return name;
-  return name.replace(/^(model\.layers\.\d+)\.(attn|mlp)_norm\.weight$/, '$1.$2.norm.weight');
-}
-
-/** The files of a model directory, ready for `commitFiles` (alone or with training state beside them):
- *  config.json, the weights in `layout` (F32 in one file unless asked otherwise), and the tokenizer and
- *  companion files. */
-export function modelFiles(model: SwatModel, tokenizer: Tokenizer | null, metadata: Record<string, string> = {}, layout: WeightLayout = {}): Record<string, Buffer | string> {
-  const tensors = new Map<string, F32Tensor>();
-  for (const s of model.params.specs) tensors.set(checkpointName(model.config, s.name), { data: asF32(model.params.get(s.name)), shape: s.shape });
-  return {
-    [CONFIG_FILE]: configToJson(model.config, layout.dtype),
-    ...weightFiles(tensors, { format: 'pt', ...metadata }, layout),
-    ...companionFiles(model.config, tokenizer),
-  };
-}
+export { CONFIG_FILE, WEIGHTS_FILE, checkpointName, modelFiles } from './files.js';
 
 export function saveModel(dir: string, model: SwatModel, tokenizer: Tokenizer | null): void {
   commitFiles(dir, modelFiles(model, tokenizer));
@@ -66,31 +32,11 @@ export interface LoadedModel {
 /** Reads config.json and the tokenizer if any. */
 export function readModelConfig(dir: string): { config: SwatConfig; tokenizer: Tokenizer | null } {
   checkModelDir(dir);
-  return withCommitted(dir, [CONFIG_FILE, TOKENIZER_FILE], (open) => parseModelFiles(dir, open));
+  return withCommitted(dir, [CONFIG_FILE, TOKENIZER_FILE], (open) => readModelConfigFrom(dirSource(dir, open)));
 }
 
 function checkModelDir(dir: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`model directory not found: ${dir}`);
-}
-
-function parseModelFiles(dir: string, open: Map<string, CommittedFile>): { config: SwatConfig; tokenizer: Tokenizer | null } {
-  const configPath = join(dir, CONFIG_FILE);
-  const configFile = open.get(CONFIG_FILE);
-  if (configFile === undefined) throw new InputError(`${configPath} not found: not a model directory`);
-  const config = parseConfig(readTextFd(configFile.fd, configPath, JSON_LIMITS.config, ConfigError), configPath);
-  const tokPath = join(dir, TOKENIZER_FILE);
-  const tokFile = open.get(TOKENIZER_FILE);
-  const tokenizer = tokFile !== undefined ? tokenizerFromJson(readTextFd(tokFile.fd, tokPath, JSON_LIMITS.tokenizer), tokPath) : null;
-  if (tokenizer && tokenizer.vocabSize > config.vocab_size) {
-    throw new FormatError(`${tokPath}: the tokenizer has ${tokenizer.vocabSize} tokens, more than vocab_size ${config.vocab_size} in ${configPath}`);
-  }
-  for (const field of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) {
-    const id = config[field];
-    if (tokenizer && id !== null && id >= tokenizer.vocabSize) {
-      throw new ConfigError(`${configPath}: field "${field}" is ${id}, outside the ${tokenizer.vocabSize} tokens of ${tokPath}`);
-    }
-  }
-  return { config, tokenizer };
 }
 
 /** Loads the model in `dir` (one weights file or shards), and the bytes of `alsoRead` (e.g. training
@@ -98,56 +44,14 @@ function parseModelFiles(dir: string, open: Map<string, CommittedFile>): { confi
 export function loadModel(dir: string, backend: Backend, alsoRead: string[] = []): LoadedModel {
   checkModelDir(dir);
   // The shards to open with the rest are named by the index: look at it first (openDir checks it again).
-  const weights = withCommitted(dir, [WEIGHTS_FILE, WEIGHTS_INDEX_FILE], (open) => weightFileNames(dir, (name) => open.get(name)));
+  const weights = withCommitted(dir, [WEIGHTS_FILE, WEIGHTS_INDEX_FILE], (open) => weightFileNames(dirSource(dir, open)));
   return withCommitted(dir, [CONFIG_FILE, TOKENIZER_FILE, ...weights, ...alsoRead], (open) => {
-    const { config, tokenizer } = parseModelFiles(dir, open);
-    const file = WeightFiles.openDir(dir, (name) => open.get(name));
-    try {
-      const specs = paramSpecs(config);
-      checkTensors(file, specs, config);
-      const model = new SwatModel(config, backend);
-      for (const s of specs) {
-        const name = checkpointName(config, s.name);
-        const values = model.params.get(s.name);
-        file.readInto(name, values);
-        checkFinite(values, file.entries.get(name)!.file, name);
-      }
-      const files = new Map<string, Buffer>();
-      for (const name of alsoRead) {
-        const f = open.get(name);
-        if (f !== undefined) files.set(name, readFileSync(f.fd));
-      }
-      return { model, tokenizer, metadata: file.metadata, files };
-    } finally {
-      file.close();
+    const loaded = openModel(dirSource(dir, open), backend);
+    const files = new Map<string, Buffer>();
+    for (const name of alsoRead) {
+      const f = open.get(name);
+      if (f !== undefined) files.set(name, readFileSync(f.fd));
     }
+    return { ...loaded, files };
   });
-}
-
-/** The headers' tensor names and shapes against the config's parameter table, before anything is allocated. */
-function checkTensors(file: WeightFiles, specs: readonly ParamSpec[], config: SwatConfig): void {
-  const expected = new Set(specs.map((s) => checkpointName(config, s.name)));
-  for (const [name, t] of file.entries) {
-    // Tied checkpoints written by PyTorch sometimes carry the head anyway; it is the embedding then.
-    if (!expected.has(name) && !(name === LM_HEAD && config.tie_word_embeddings)) {
-      throw new FormatError(`${t.file}: unexpected tensor ${showJson(name)} for this config`);
-    }
-  }
-  for (const s of specs) {
-    const name = checkpointName(config, s.name);
-    const t = file.entries.get(name);
-    if (!t && name === LM_HEAD) {
-      const why = 'config.json has tie_word_embeddings false (also what its absence means to the authors\' SWATConfig); set it to true if the head is the embedding';
-      throw new FormatError(`${file.path}: missing tensor "${LM_HEAD}": ${why}`);
-    }
-    if (!t) throw new FormatError(`${file.path}: missing tensor "${name}"`);
-    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
-      throw new FormatError(`${t.file}: tensor "${name}" has shape ${showShape(t.shape)}, the config needs ${showShape(s.shape)}`);
-    }
-  }
-}
-
-/** "[258, 16]"; a shape of absurd rank (from a hostile header) is cut short. */
-function showShape(shape: readonly number[]): string {
-  return `[${shape.slice(0, 8).join(', ')}${shape.length > 8 ? ', …' : ''}]`;
 }

@@ -74,6 +74,11 @@ export function fails(message: string | RegExp, ...args: string[]): void {
   failedWith(swat(...args), message, args);
 }
 
+/** `fails`, with extra environment variables. */
+export function failsWith(extraEnv: Record<string, string>, message: string | RegExp, ...args: string[]): void {
+  failedWith(swatWith(extraEnv, ...args), message, args);
+}
+
 /** `fails`, with the address space bounded as in swatWithin. */
 export function failsWithin(memoryMiB: number, message: string | RegExp, ...args: string[]): void {
   failedWith(swatWithin(memoryMiB, ...args), message, args);

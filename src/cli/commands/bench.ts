@@ -10,6 +10,7 @@ import { print } from '../output.js';
 import { Progress } from '../progress.js';
 import { runTokenizerBench } from './tokenizer.js';
 import { benchServe } from '../../bench/serve.js';
+import { benchBrowser } from '../../bench/browser.js';
 
 const ANCHOR_OPTIONS: Record<string, OptionSpec> = {
   layers: { type: 'string', arg: 'L', check: POSITIVE, help: 'anchor model layers', default: String(ANCHOR.layers) },
@@ -24,7 +25,7 @@ const ANCHOR_OPTIONS: Record<string, OptionSpec> = {
 export const benchCommand: CommandSpec = {
   name: 'bench',
   summary: 'measure the backend: FMA peak, matrix multiply, attention, training steps, decoding',
-  usage: 'peak|gemm|attention|train|decode|tokenizer|serve [options] [--json]',
+  usage: 'peak|gemm|attention|train|browser|decode|tokenizer|serve [options] [--json]',
   subcommands: {
     peak: { summary: 'single-core and all-core fp32 FMA peak, GFLOP/s' },
     gemm: { summary: "GFLOP/s and % of peak for the anchor model's matrix shapes, 1 and all threads", options: ANCHOR_OPTIONS },
@@ -36,6 +37,14 @@ export const benchCommand: CommandSpec = {
         steps: { type: 'string', arg: 'N', check: POSITIVE, help: 'timed training steps', default: '3' },
         profile: { type: 'boolean', help: 'per-op breakdown of a step' },
         python: { type: 'string', arg: 'CMD', help: 'the Python with torch that runs the PyTorch baseline', default: 'python3' },
+      },
+    },
+    browser: {
+      summary: 'training tokens/s of wasm in headless Chromium (a Web Worker of swat web\'s page) against native and wasm in Node at 1 thread',
+      options: {
+        ...ANCHOR_OPTIONS,
+        steps: { type: 'string', arg: 'N', check: POSITIVE, help: 'timed training steps per round', default: '3' },
+        rounds: { type: 'string', arg: 'N', check: POSITIVE, help: 'rounds in turns; each keeps its fastest', default: '2' },
       },
     },
     decode: {
@@ -78,6 +87,7 @@ function table(header: string[], rows: (string | number)[][]): string {
 
 export async function runBench(v: Parsed): Promise<void> {
   if (v['_'] === 'serve') return runServeBench(v);
+  if (v['_'] === 'browser') return runBrowserBench(v);
   const be = backendFrom(v);
   const json = flag(v, 'json');
   const emit = (obj: unknown, text: () => string) => print((json ? JSON.stringify(obj) : text()) + '\n');
@@ -157,5 +167,23 @@ async function runServeBench(v: Parsed): Promise<void> {
     `${r.model}, ${r.backend} backend, ${r.tokens_per_stream} tokens per stream`,
     table(['streams', 'tokens/s', 'vs 1 stream', 'p50 ms/token', 'p99 ms/token'], r.rows.map((x) => [x.streams, f1(x.tokens_per_s), `${x.speedup.toFixed(2)}×`, x.p50_ms_per_token.toFixed(2), x.p99_ms_per_token.toFixed(2)])),
     `memory per stream (${r.memory.streams} held): ${kib(r.memory.bytes_per_stream)} resident; cache ${kib(r.memory.cache_bytes_per_stream)}; window cache (SWAT.md §4) ${kib(r.memory.window_cache_bytes)}`,
+  ].join('\n')) + '\n');
+}
+
+async function runBrowserBench(v: Parsed): Promise<void> {
+  const a = anchor(v);
+  const progress = new Progress();
+  const r = await benchBrowser(a, posInt(v, 'steps')!, posInt(v, 'rounds')!, (line) => progress.log(line));
+  const native = r.native?.tokens_per_s ?? null;
+  const share = (x: number) => (native === null ? '-' : pct((100 * x) / native));
+  print((flag(v, 'json') ? JSON.stringify(r) : [
+    `${a.layers} layers, d ${a.dim}, V ${a.vocabSize}, ${a.batch}×${a.seqLen} tokens a step; fastest of ${r.rounds} rounds in turns, ${r.steps} steps each`,
+    table(['where', 'module', 'threads', 'tokens/s', '/ native 1 thread'], [
+      ...(r.native ? [['native, Node', r.native.isa, 1, Math.round(r.native.tokens_per_s), '100.0%']] : []),
+      ['wasm, Node', r.wasm_node.isa, 1, Math.round(r.wasm_node.tokens_per_s), share(r.wasm_node.tokens_per_s)],
+      ...r.browser.map((x) => [`wasm, Chromium ${r.chromium}`, x.isa, x.threads, Math.round(x.tokens_per_s), share(x.tokens_per_s)]),
+    ]),
+    r.cross_origin_isolated ? 'the page is cross-origin isolated: threads are Web Workers on shared memory' : 'the page is not cross-origin isolated: one thread',
+    ...(native === null ? ['no native backend (the addon is not built), so no ratio'] : []),
   ].join('\n')) + '\n');
 }
