@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 
 import { selectBackend } from '../src/backend/index.js';
 import { NativeBackend, nativeAddon, nativeUnavailableReason } from '../src/backend/native.js';
+import { f32Weight } from '../src/backend/weight.js';
 import { InputError } from '../src/errors.js';
 import { compiledBackendSuite } from './support/backend-suite.js';
 
@@ -98,7 +99,7 @@ describe('native backend: argument checks throw instead of crashing', () => {
     assert.throws(() => be.attentionForward(buf, buf, buf, buf, buf, s), oneLine(/Tq = 4/));
     assert.throws(() => be.attentionForward(buf, buf, buf, buf, buf, { ...s, Tq: 3, window: 0 }), oneLine(/window = 0/));
     assert.throws(() => be.crossEntropyForward(buf, buf, Int32Array.of(4), 1, 4), oneLine(/targets\[0\] = 4/));
-    assert.throws(() => be.embeddingForward(buf, new Float32Array(6), Int32Array.of(0, 2), 2, 3), oneLine(/ids\[1\] = 2/));
+    assert.throws(() => be.embeddingForward(buf, f32Weight(new Float32Array(6), 2, 3), Int32Array.of(0, 2), 2), oneLine(/ids\[1\] = 2/));
     assert.throws(() => be.rope(buf, 1, 1, 1, 3, 0, 10000, false), oneLine(/Dh = 3/));
     assert.throws(() => be.matmul(buf, buf, buf, 1.5, 1, 1, false, false, false), oneLine(/M = 1\.5/));
   });

@@ -12,8 +12,18 @@ EXPORT("matmul") void wasm_matmul(float *C, const float *A, const float *B, long
   swat_matmul(C, A, B, M, N, K, transA, transB, accumulate);
 }
 
-EXPORT("embeddingForward") void wasm_embedding_forward(float *out, const float *table, const int32_t *ids, long N, long D) {
-  swat_embedding_forward(out, table, ids, N, D);
+/* A weight as five arguments: values, q8 scales (0 when none), dtype, rows, cols (the addon's order). */
+#define WEIGHT_PARAMS const void *data, const float *scales, int dtype, long rows, long cols
+#define WEIGHT {(enum swat_dtype)dtype, data, scales, rows, cols}
+
+EXPORT("linear") void wasm_linear(float *C, const float *A, WEIGHT_PARAMS, long M, int accumulate) {
+  const swat_weight w = WEIGHT;
+  swat_linear(C, A, &w, M, accumulate);
+}
+
+EXPORT("embeddingForward") void wasm_embedding_forward(float *out, WEIGHT_PARAMS, const int32_t *ids, long N) {
+  const swat_weight w = WEIGHT;
+  swat_embedding_forward(out, &w, ids, N);
 }
 
 EXPORT("embeddingBackward") void wasm_embedding_backward(float *dtable, const float *dout, const int32_t *ids, long N,

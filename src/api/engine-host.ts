@@ -18,7 +18,7 @@ export function hostEngine(port: Port, init: WorkerInit): void {
   try {
     const threads = init.threads !== undefined ? { threads: init.threads } : {};
     const backend = selectBackend(init.backend, { ...threads, warn: (line) => post({ type: 'warn', line }) });
-    const { model, tokenizer } = loadModel(init.dir, backend);
+    const { model, tokenizer } = loadModel(init.dir, backend, [], { dtype: init.dtype });
     engine = new Engine(model, tokenizer, init.engine);
     post({ type: 'ready', backend: backend.name });
   } catch (e) {

@@ -1,6 +1,7 @@
 // The messages between a TextModel (main thread) and the worker thread that owns the model and runs the
 // engine. Plain data only: they cross threads by structured clone.
 
+import type { WeightDtype } from '../backend/weight.js';
 import type { EngineEvent, EngineOptions } from '../infer/engine.js';
 import type { StreamOptions } from '../infer/stream.js';
 
@@ -8,6 +9,7 @@ export interface WorkerInit {
   dir: string;
   backend: string | undefined;
   threads: number | undefined;
+  dtype: WeightDtype;
   engine: Partial<EngineOptions>;
 }
 

@@ -7,6 +7,7 @@
 // the same numbers and differ only in how they compute. This file holds no assertions: it is a harness.
 
 import type { AttentionActivation, AttentionShape, Backend } from '../../src/backend/backend.js';
+import { f32Weight } from '../../src/backend/weight.js';
 import { Rng } from '../../src/random.js';
 import type { Floats } from '../../src/tensor.js';
 
@@ -184,7 +185,7 @@ export function embeddingCase(V: number, D: number, ids: readonly number[], o: C
     },
     forward(be, inp) {
       const out = nanFilled(be, N * D);
-      be.embeddingForward(out, toBackend(be, inp.floats.table!), inp.ints.ids!, N, D);
+      be.embeddingForward(out, f32Weight(toBackend(be, inp.floats.table!), V, D), inp.ints.ids!, N);
       return { out };
     },
     backward(be, inp) {
