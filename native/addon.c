@@ -563,6 +563,19 @@ static napi_value js_peak_flops(napi_env env, napi_callback_info info) {
   return number(env, swat_peak_flops(seconds, (int)(threads > 256 ? 256 : threads)));
 }
 
+/* readBandwidth(x, passes) → GB/s of the fastest of `passes` reads of x on every pool thread. */
+static napi_value js_read_bandwidth(napi_env env, napi_callback_info info) {
+  call_t c;
+  float *x;
+  size_t n;
+  long passes;
+  if (!get_args(&c, env, info, "readBandwidth", 2) || !arg_int(&c, 1, "passes", 1, &passes) ||
+      !arg_array(&c, 0, "x", napi_float32_array, 0, (void **)&x, &n)) {
+    return NULL;
+  }
+  return number(env, swat_read_bandwidth(x, (long)n, (int)(passes > 1000 ? 1000 : passes)));
+}
+
 /* sourceHash() → the hash of the sources compiled into this addon. */
 static napi_value js_source_hash(napi_env env, napi_callback_info info) {
   (void)info;
@@ -599,6 +612,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"isa", js_isa},
       {"setIsa", js_set_isa},
       {"peakFlops", js_peak_flops},
+      {"readBandwidth", js_read_bandwidth},
       {"sourceHash", js_source_hash},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -32,4 +32,17 @@ static void rows_portable(const swat_weight *w, long j0, long j1, const float *a
   }
 }
 
-const swat_rows_fn swat_rows_portable[SWAT_DTYPES] = {rows_portable, rows_portable, rows_portable, rows_portable};
+static float stream_sum_portable(const float *x, long n) {
+  float part[8] = {0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; l++) part[l] += x[i + l];
+  }
+  for (; i < n; i++) part[0] += x[i];
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+const swat_decode_kernels swat_decode_portable = {
+    .rows = {rows_portable, rows_portable, rows_portable, rows_portable},
+    .stream_sum = stream_sum_portable,
+};

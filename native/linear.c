@@ -87,10 +87,12 @@ static void linear_task(void *arg, long task, int tid) {
   x->kernel(x->w, j0, j1, x->A, x->w->cols, x->M, x->C, x->w->rows, x->accumulate);
 }
 
-static swat_rows_fn rows_kernel(enum swat_dtype dtype) {
+static const swat_decode_kernels *decode_kernels(void) {
   const swat_isa_ops *ops = cpu_ops();
-  return ops->rows && ops->rows[dtype] ? ops->rows[dtype] : swat_rows_portable[dtype];
+  return ops->decode ? ops->decode : &swat_decode_portable;
 }
+
+static swat_rows_fn rows_kernel(enum swat_dtype dtype) { return decode_kernels()->rows[dtype]; }
 
 void swat_linear(float *C, const float *A, const swat_weight *w, long M, int accumulate) {
   if (M <= 0 || w->rows <= 0) return;
@@ -108,6 +110,36 @@ void swat_linear(float *C, const float *A, const swat_weight *w, long M, int acc
   rows = rows < 8 ? 8 : rows / 8 * 8;
   linear_ctx x = {C, A, w, rows_kernel(w->dtype), M, rows, accumulate};
   pool_run(swat_chunks(w->rows, rows), linear_task, &x);
+}
+
+/* ---- the read bandwidth -------------------------------------------------------------------------------- */
+
+/* 1 MiB per task: long streams, and enough tasks that a descheduled thread only holds up a little. */
+#define READ_CHUNK (1L << 18)
+
+typedef struct {
+  const float *x;
+  long n;
+  float (*sum)(const float *, long);
+  volatile float sink[256];
+} read_ctx;
+
+static void read_task(void *arg, long task, int tid) {
+  read_ctx *r = arg;
+  const long at = task * READ_CHUNK;
+  r->sink[tid & 255] += r->sum(r->x + at, min_l(READ_CHUNK, r->n - at));
+}
+
+double swat_read_bandwidth(const float *x, long n, int passes) {
+  read_ctx r = {.x = x, .n = n, .sum = decode_kernels()->stream_sum};
+  double best = 0;
+  for (int p = 0; p < passes; p++) {
+    const double t0 = swat_now();
+    pool_run(swat_chunks(n, READ_CHUNK), read_task, &r);
+    const double t = swat_now() - t0;
+    if (t > 0 && (double)n * sizeof(float) / t > best) best = (double)n * sizeof(float) / t;
+  }
+  return best * 1e-9;
 }
 
 /* ---- embedding lookup -------------------------------------------------------------------------------- */

@@ -54,11 +54,19 @@ static inline long swat_q8_blocks(long cols) { return (cols + SWAT_Q8_BLOCK - 1)
 typedef void (*swat_rows_fn)(const swat_weight *w, long j0, long j1, const float *a, long lda, long m, float *c,
                              long ldc, int accumulate);
 
+/* The decoding kernels of one ISA (decode_*.c). */
+typedef struct {
+  swat_rows_fn rows[SWAT_DTYPES];
+  /* Σ x[0 … n−1], read as a weight stream is (same loads, same prefetching): what measures the memory's
+   * read bandwidth that decoding is held to. */
+  float (*stream_sum)(const float *x, long n);
+} swat_decode_kernels;
+
 typedef struct {
   enum swat_isa isa;
   const char *name;
-  /* Few-row linear kernels by dtype; NULL entries (or table) fall back to the portable ones. */
-  const swat_rows_fn *rows;
+  /* Decoding kernels; NULL (the WebAssembly SIMD level) falls back to the portable ones. */
+  const swat_decode_kernels *decode;
   int mr, nr;
   swat_kernel_fn kernel;
   swat_kernel_rm_fn kernel_rm;
@@ -157,11 +165,12 @@ void swat_linear(float *C, const float *A, const swat_weight *w, long M, int acc
 void swat_embedding_forward(float *out, const swat_weight *table, const int32_t *ids, long N);
 /* Values [c0, c0 + n) of row r of w as floats (dequantized). */
 void swat_weight_row(const swat_weight *w, long r, long c0, long n, float *out);
-/* The few-row kernels by dtype: portable (decode_portable.c; what a missing ISA entry falls back to), and
- * per ISA (decode_avx2.c, decode_avx512.c). */
-extern const swat_rows_fn swat_rows_portable[SWAT_DTYPES];
-extern const swat_rows_fn swat_rows_avx2[SWAT_DTYPES];
-extern const swat_rows_fn swat_rows_avx512[SWAT_DTYPES];
+/* The decoding kernels: portable (decode_portable.c; what an ISA without its own falls back to), and per ISA
+ * (decode_avx2.c, decode_avx512.c). */
+extern const swat_decode_kernels swat_decode_portable, swat_decode_avx2, swat_decode_avx512;
+/* GB/s of reading n floats at x (a buffer much larger than the caches) with stream_sum on every pool
+ * thread, the fastest of `passes` passes. */
+double swat_read_bandwidth(const float *x, long n, int passes);
 
 /* ---- norm.c ----------------------------------------------------------------------------------------- */
 

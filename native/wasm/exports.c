@@ -105,5 +105,10 @@ EXPORT("isa") int wasm_isa(void) { return (int)cpu_ops()->isa; }
 
 EXPORT("setIsa") void wasm_set_isa(int isa) { cpu_set_isa((enum swat_isa)isa); }
 
+/* GB/s of the fastest of `passes` reads of n floats at x on every thread. */
+EXPORT("readBandwidth") double wasm_read_bandwidth(const float *x, long n, int passes) {
+  return swat_read_bandwidth(x, n, passes);
+}
+
 /* GFLOP/s of the active kernels' multiply-add loop on `threads` threads (the host has started them). */
 EXPORT("peakFlops") double wasm_peak_flops(double seconds, int threads) { return swat_peak_flops(seconds, threads); }

@@ -49,6 +49,7 @@ export interface NativeAddon {
   isa(): string;
   setIsa(name: string): string;
   peakFlops(seconds: number, threads: number): number;
+  readBandwidth(x: Float32Array, passes: number): number;
   /** SHA-256 of the sources the addon was compiled from (native/source-hash.mjs). */
   sourceHash(): string;
 }
@@ -164,6 +165,12 @@ export class NativeBackend implements Backend {
   /** Measured fp32 peak of an FMA loop with the active instruction set: GFLOP/s over `threads` threads. */
   peakFlops(seconds: number, threads: number): number {
     return this.addon.peakFlops(seconds, threads);
+  }
+
+  /** Measured read bandwidth of the pool's threads streaming `x` (make it much larger than the caches) as
+   *  the decoding kernels stream weights: GB/s, the fastest of `passes` passes. */
+  readBandwidth(x: Float32Array, passes: number): number {
+    return this.addon.readBandwidth(x, passes);
   }
 
   alloc(n: number): Float32Array {

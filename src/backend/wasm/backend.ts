@@ -71,6 +71,16 @@ export class WasmBackend implements Backend {
     }
   }
 
+  /** Measured read bandwidth of the runtime's threads streaming `x` (much larger than the caches): GB/s,
+   *  the fastest of `passes` passes. */
+  readBandwidth(x: Float32Array, passes: number): number {
+    const c = this.call('readBandwidth');
+    return c.run(() => {
+      c.int('passes', passes, 1);
+      return this.runtime.exports.readBandwidth(c.f32('x', x, x.length), x.length, passes);
+    });
+  }
+
   alloc(n: number): Float32Array {
     if (!Number.isInteger(n) || n < 0) throw new InputError(`wasm.alloc: n = ${n}, expected an integer >= 0`);
     return this.runtime.allocFloats(n);

@@ -53,6 +53,7 @@ export interface WasmExports {
   isa(): number;
   setIsa(isa: number): void;
   peakFlops(seconds: number, threads: number): number;
+  readBandwidth(x: number, n: number, passes: number): number;
   swat_alloc(bytes: number): number;
   swat_free(ptr: number): void;
   swat_worker(tid: number): void;
