@@ -18,7 +18,8 @@ export { Trainer, readTrainerState, type TrainOptions, type TrainData, type Trai
 export { DirLock } from './io/lock.js';
 export * from './tokenizer/index.js';
 export * from './data/index.js';
-export { encodeSafetensors, decodeSafetensors, readSafetensorsFile, writeSafetensorsFile } from './io/safetensors.js';
+export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
+export { readSafetensorsFile, writeSafetensorsFile } from './io/files.js';
 export { load, TextModel, type LoadOptions, type CompletionOptions, type Completion, type ScoreResult, type StreamEvent, type StreamRequest, type ModelStats } from './api/model.js';
 export type { ChatMessage, ChatRole } from './api/chat.js';
 export type { FinishReason, StepOutput, StreamOptions } from './infer/stream.js';

@@ -11,7 +11,8 @@ import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodeSafetensors, encodeSafetensors, readSafetensorsFile } from '../src/io/safetensors.js';
+import { readSafetensorsFile } from '../src/io/files.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { fails, ok, succeeds } from './support/cli.js';
 import { fixtureTree } from './support/files.js';
 import { pythonWith } from './support/python.js';

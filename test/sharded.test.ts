@@ -7,6 +7,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeSafetensors, type F32Tensor } from '../src/io/safetensors.js';
+import { dirSource } from '../src/io/files.js';
 import { WEIGHTS_INDEX_FILE, WeightFiles, parseShardSize, planShards, shardName, weightFiles } from '../src/io/sharded.js';
 import { fixtureTree } from './support/files.js';
 
@@ -17,7 +18,7 @@ function tensors(): Map<string, F32Tensor> {
   return new Map([['a', tensor(10)], ['b', tensor(2, 100)], ['c', tensor(6, 200)], ['d', tensor(25, 300)]]);
 }
 
-function writeAll(dir: string, files: Record<string, Buffer | string>): void {
+function writeAll(dir: string, files: Record<string, Uint8Array | string>): void {
   for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), data);
 }
 
@@ -74,7 +75,7 @@ describe('reading', () => {
   it('reads shards back tensor for tensor, with the dtypes and the first shard metadata', () => {
     const { root } = fixtureTree('swat-sharded-');
     writeAll(root, weightFiles(tensors(), { format: 'pt' }, { maxShardBytes: 48 }));
-    const files = WeightFiles.openDir(root);
+    const files = WeightFiles.openDir(dirSource(root));
     try {
       assert.equal(files.path, join(root, WEIGHTS_INDEX_FILE));
       assert.equal(files.shards.length, 3);
@@ -96,7 +97,7 @@ describe('reading', () => {
     const { root } = fixtureTree('swat-sharded-');
     writeAll(root, weightFiles(tensors(), {}, { maxShardBytes: 48 }));
     writeFileSync(join(root, 'model.safetensors'), encodeSafetensors({ only: tensor(1) }));
-    const files = WeightFiles.openDir(root);
+    const files = WeightFiles.openDir(dirSource(root));
     assert.deepEqual([...files.entries.keys()], ['only']);
     files.close();
   });
@@ -104,7 +105,7 @@ describe('reading', () => {
   it('says what is missing, or how index and shards disagree, in one line naming the file', () => {
     const { root } = fixtureTree('swat-sharded-');
     const index = join(root, WEIGHTS_INDEX_FILE);
-    const fails = (message: string, name = 'FormatError') => assert.throws(() => WeightFiles.openDir(root), { name, message });
+    const fails = (message: string, name = 'FormatError') => assert.throws(() => WeightFiles.openDir(dirSource(root)), { name, message });
     fails(`${join(root, 'model.safetensors')} not found (nor a sharded ${WEIGHTS_INDEX_FILE})`, 'InputError');
     const reset = () => writeAll(root, weightFiles(tensors(), {}, { maxShardBytes: 48 }));
     const edit = (change: (j: { weight_map: Record<string, unknown>; metadata?: unknown }) => void) => {

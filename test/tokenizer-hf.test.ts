@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { FormatError } from '../src/errors.js';
 import type { SpecialTokenMode } from '../src/tokenizer/added-tokens.js';
 import { ByteLevelTokenizer } from '../src/tokenizer/byte-level.js';
-import { loadTokenizer, tokenizerFromJson, tokenizerToJson } from '../src/tokenizer/hf-json.js';
+import { tokenizerFromJson, tokenizerToJson } from '../src/tokenizer/hf-json.js';
+import { loadTokenizer } from '../src/tokenizer/tokenizer-file.js';
 import { fails, ok } from './support/cli.js';
 import { pythonWith } from './support/python.js';
 

@@ -8,8 +8,6 @@
 // the answer stops at EOS or where the model starts a "\nUser:" or "\nSystem:" line).
 // History is trimmed from the oldest turn (a system message stays) to what the model can see at all.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { type SwatConfig, receptiveField } from '../config.js';
 import { FormatError, InputError, showValue } from '../errors.js';
@@ -47,14 +45,21 @@ export function checkMessages(messages: unknown, where = 'messages'): ChatMessag
   });
 }
 
-/** The chat format of a model directory: its template when it has one, else the plain format. */
-export function chatFormat(dir: string, config: SwatConfig, tokenizer: Tokenizer): ChatFormat {
-  const path = join(dir, TEMPLATE_FILE);
+/** A model directory's tokenizer_config.json: where it is (for messages) and its text. */
+export interface ChatTemplate {
+  path: string;
+  text: string;
+}
+
+/** The chat format of a model directory: the template of its tokenizer_config.json when it has one (null:
+ *  no such file), else the plain format. */
+export function chatFormat(file: ChatTemplate | null, config: SwatConfig, tokenizer: Tokenizer): ChatFormat {
   const docStart = config.eos_token_id ?? config.bos_token_id ?? tokenizer.eosId;
-  if (!existsSync(path)) return plainFormat(tokenizer, docStart);
+  if (file === null) return plainFormat(tokenizer, docStart);
+  const { path } = file;
   let root: Record<string, unknown>;
   try {
-    root = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    root = JSON.parse(file.text) as Record<string, unknown>;
   } catch (e) {
     throw new FormatError(`${path}: not valid JSON (${(e as Error).message})`);
   }

@@ -52,9 +52,18 @@ export interface AdamWHyper {
   step: number;
 }
 
+export interface MemoryLimit {
+  bytes: number;
+  /** "this machine's memory" */
+  what: string;
+}
+
 export interface Backend {
   readonly name: string;
   readonly dtype: 'float32' | 'float64';
+  /** The most bytes of buffers this backend can hold, and what sets that bound (for messages): sizes are
+   *  checked against it before they are allocated. */
+  readonly memoryLimit: MemoryLimit;
   /** A zero-filled float buffer of this backend's dtype. */
   alloc(n: number): Floats;
 

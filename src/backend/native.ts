@@ -8,9 +8,9 @@
 // them on one NativeBackend affects every other.
 
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 
-import type { AdamWHyper, AttentionShape, Backend } from './backend.js';
+import type { AdamWHyper, AttentionShape, Backend, MemoryLimit } from './backend.js';
 import { attentionMode, float32 } from './checks.js';
 import { InputError } from '../errors.js';
 import type { Floats } from '../tensor.js';
@@ -171,6 +171,10 @@ export class NativeBackend implements Backend {
    *  the decoding kernels stream weights: GB/s, the fastest of `passes` passes. */
   readBandwidth(x: Float32Array, passes: number): number {
     return this.addon.readBandwidth(x, passes);
+  }
+
+  get memoryLimit(): MemoryLimit {
+    return { bytes: totalmem(), what: "this machine's memory" };
   }
 
   alloc(n: number): Float32Array {

@@ -6,7 +6,8 @@
 // are rounded once when stored, and hot loops allocate nothing (a few small per-call scratch rows at most).
 // It deliberately is not clever: no blocking, no precomputed tables beyond one call, no shape inference.
 
-import type { AdamWHyper, AttentionShape, Backend } from './backend.js';
+import { totalmem } from 'node:os';
+import type { AdamWHyper, AttentionShape, Backend, MemoryLimit } from './backend.js';
 import { InputError } from '../errors.js';
 import type { Floats } from '../tensor.js';
 import { PLAIN_ARRAYS, type Weight, type WeightDtype, allocWeightWith, decodeRow } from './weight.js';
@@ -20,6 +21,10 @@ export class ReferenceBackend implements Backend {
       throw new InputError(`ReferenceBackend: dtype must be 'float32' or 'float64', got ${String(dtype)}`);
     }
     this.dtype = dtype;
+  }
+
+  get memoryLimit(): MemoryLimit {
+    return { bytes: totalmem(), what: "this machine's memory" };
   }
 
   alloc(n: number): Floats {

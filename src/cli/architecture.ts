@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { documentTokenIds } from '../model/companions.js';
 import { ByteLevelTokenizer } from '../tokenizer/byte-level.js';
-import { loadTokenizer } from '../tokenizer/hf-json.js';
+import { loadTokenizer } from '../tokenizer/tokenizer-file.js';
 import { PRETRAINED_NAMES, pretrainedTokenizer } from '../tokenizer/pretrained.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { NUMBER, type OptionSpec, POSITIVE, type Parsed, WINDOW, flag, num, oneOf, posInt, str } from './args.js';

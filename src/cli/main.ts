@@ -18,6 +18,7 @@ import { runScore, scoreCommand } from './commands/score.js';
 import { runServe, serveCommand } from './commands/serve.js';
 import { runTokenizer, tokenizerCommand } from './commands/tokenizer.js';
 import { runTrain, trainCommand } from './commands/train.js';
+import { runWeb, webCommand } from './commands/web.js';
 import { OutputClosed, print } from './output.js';
 import { parseCommandLine } from './parse.js';
 
@@ -37,6 +38,7 @@ const COMMANDS: [CommandSpec, Run, boolean][] = [
   [evalCommand, runEval, true],
   [experimentCommand, runExperiment, true],
   [tokenizerCommand, runTokenizer, false],
+  [webCommand, runWeb, false],
 ];
 
 function version(): string {

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { SwatConfig } from '../config.js';
 import { InputError, showValue } from '../errors.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { tokenizerHash } from '../tokenizer/hf-json.js';
+import { tokenizerHash } from '../tokenizer/tokenizer-file.js';
 import type { TrainOptions, TrainSource, TrainerState } from '../train/trainer.js';
 import { type Parsed, given, int, list, num, posInt, seed, str } from './args.js';
 import { configFromArgs, tokenizerFromArgs } from './architecture.js';

@@ -29,9 +29,10 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync,
 import { join, resolve } from 'node:path';
 import { DataError, InputError } from '../errors.js';
 import { recoverDir, writeFileAtomic } from '../io/atomic.js';
-import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
+import { readTextFile } from '../io/files.js';
+import { JSON_LIMITS, parseJson } from '../io/json.js';
 import { checkedProduct } from '../io/sizes.js';
-import { tokenizerHash } from '../tokenizer/hf-json.js';
+import { tokenizerHash } from '../tokenizer/tokenizer-file.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { builtinCorpusPaths } from './builtin.js';
 import { type ReadOptions, emptyCorpus, hashFile, readSourceFile } from './documents.js';

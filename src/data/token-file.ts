@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { DataError, InputError } from '../errors.js';
+import type { TokenStream } from '../train/sampler.js';
 
 export type TokenDtype = 'uint16' | 'uint32';
 
@@ -26,10 +27,7 @@ export function bytesPerToken(dtype: TokenDtype): number {
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** What the trainer needs of a token stream: Int32Array, Uint16Array and Uint32Array have it too. */
-export interface TokenWindows {
-  readonly length: number;
-  subarray(begin: number, end: number): Int32Array | Uint16Array | Uint32Array;
-}
+export type TokenWindows = TokenStream;
 
 /** Appends token ids to an open file descriptor through a buffer, hashing the bytes as they go. */
 export class TokenWriter {

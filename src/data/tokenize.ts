@@ -1,12 +1,11 @@
 // Turning documents into the one token stream the trainer samples windows from. Not batching or sampling.
 
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { Document } from './documents.js';
 
 /** Each document's tokens followed by EOS, concatenated. Always an Int32Array, whatever the vocabulary:
  *  one type for every consumer (embedding lookups, targets, files), and 4 bytes a token is 48 MB for the
  *  12 MB built-in corpus. No BOS: EOS alone separates documents, as in GPT-2. */
-export function tokenizeDocuments(docs: readonly Document[], tokenizer: Tokenizer): Int32Array {
+export function tokenizeDocuments<D extends { text: string }>(docs: readonly D[], tokenizer: Tokenizer): Int32Array {
   const parts: Int32Array[] = [];
   let total = 0;
   for (const doc of docs) {

@@ -36,6 +36,8 @@ export interface StepReport {
   /** Seconds the forward took, and tokens it sampled (0 when the step only read prompts). */
   seconds: number;
   tokens: number;
+  /** Bytes of the active streams' caches after the step (each stays near its window, SWAT.md §4). */
+  cacheBytes: number;
 }
 
 interface Pending {
@@ -117,7 +119,7 @@ export class Engine {
       }
     }
     const stepping = this.slots.filter((s) => s.credit > 0);
-    if (stepping.length === 0) return { events, seconds: 0, tokens: 0 };
+    if (stepping.length === 0) return this.report(events, 0, 0);
     const t0 = performance.now();
     let outs: (StepOutput | null)[];
     try {
@@ -125,7 +127,7 @@ export class Engine {
     } catch (e) {
       // A failure inside the forward is a bug, not the request's fault; every stream in it ends.
       for (const s of stepping) this.finishWithError(s.id, e, events);
-      return { events, seconds: (performance.now() - t0) / 1000, tokens: 0 };
+      return this.report(events, (performance.now() - t0) / 1000, 0);
     }
     const seconds = (performance.now() - t0) / 1000;
     let tokens = 0;
@@ -139,7 +141,11 @@ export class Engine {
       if (out.finish !== null) this.finish(s.id, out, events);
       else if (out.token !== null || out.promptLogprobs.length > 0) events.push({ id: s.id, kind: 'out', out });
     });
-    return { events, seconds, tokens };
+    return this.report(events, seconds, tokens);
+  }
+
+  private report(events: EngineEvent[], seconds: number, tokens: number): StepReport {
+    return { events, seconds, tokens, cacheBytes: this.slots.reduce((n, s) => n + s.stream.cache.bytes, 0) };
   }
 
   private finish(id: number, out: StepOutput, events: EngineEvent[]): void {

@@ -5,9 +5,9 @@
 // hostile file costs at most one linear pass: no stack overflow (neither here nor later in code that walks
 // the value), and a syntax error is reported as one line with its line and column, never with the excerpt
 // of the input that V8's own message quotes (which may hold newlines). Not here: what the fields mean (each
-// reader checks its own), showing values in messages (errors.ts: showJson), JSON writing.
+// reader checks its own), showing values in messages (errors.ts: showJson), JSON writing, files (io/files.ts
+// reads them; this module is host-neutral).
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FormatError, type SwatError, showJson } from '../errors.js';
 
 /** How deep a user's JSON may nest. The deepest legitimate file here is a tokenizer.json with a Sequence of
@@ -64,36 +64,6 @@ export function parseJson(text: string, where: string, opts: JsonOptions): unkno
     // Unreachable when the scan agrees with JSON.parse (the fuzz tests check that it does).
     throw new ErrorType(`${where}: not valid JSON`);
   }
-}
-
-/** Reads and parses a JSON file: its size is checked before it is read. Errors name the file. I/O errors
- *  (ENOENT, EACCES, ...) are thrown as they are, for the caller to word. */
-export function readJsonFile(path: string, opts: JsonOptions): unknown {
-  return parseJson(readTextFile(path, opts.maxSize, opts.error), path, opts);
-}
-
-/** A UTF-8 text file of at most `maxBytes`, refused by its size before it is read. */
-export function readTextFile(path: string, maxBytes: number, error: ErrorClass = FormatError): string {
-  const fd = openSync(path, 'r');
-  try {
-    return readTextFd(fd, path, maxBytes, error);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** readTextFile on a file already open (`path` names it in errors). */
-export function readTextFd(fd: number, path: string, maxBytes: number, error: ErrorClass = FormatError): string {
-  const size = fstatSync(fd).size;
-  if (size > maxBytes) throw new error(`${path}: file is ${size} bytes, more than the ${maxBytes} allowed for it`);
-  const bytes = Buffer.allocUnsafe(size);
-  let got = 0;
-  while (got < size) {
-    const n = readSync(fd, bytes, got, size - got, got);
-    if (n === 0) break; // shrank while being read: what is there is parsed (and checked) as it is
-    got += n;
-  }
-  return bytes.toString('utf8', 0, got);
 }
 
 /** The non-blank lines of a JSON-lines text, each parsed with `opts` (a limit per line); errors say

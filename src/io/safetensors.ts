@@ -9,18 +9,18 @@
 // that the narrower type cannot hold (it would be written as infinity); tensors already encoded (a weight
 // kept in bf16, f16 or q8 for inference: its bits, int8 values and scales) are written as they are. Reads
 // F32, F16, BF16, F64 and I8 as float values, from memory (decodeSafetensors) or from a file header first
-// and then tensor by tensor, or a range of one, into the caller's buffers (SafetensorsReader), or a tensor's
-// stored bytes as they are. Every header field is checked against the file's size before any tensor is
+// and then tensor by tensor, or a range of one, into the caller's buffers, or a tensor's stored bytes as
+// they are (SafetensorsReader, from any ByteSource: a file on disk through io/files.ts, or bytes a page was
+// given). Every header field is checked against the file's size before any tensor is
 // built — the header's length and JSON bounded, sizes computed overflow-safely — so a damaged, cut-short or
 // hostile file is a one-line FormatError naming the file, never a wrong tensor, a RangeError or a huge
-// allocation. Deliberately not here: integer or bool dtypes, memory mapping, what tensors a model needs.
+// allocation. Deliberately not here: integer or bool dtypes, memory mapping, what tensors a model needs, the
+// file system (io/files.ts reads and writes files; this module is host-neutral).
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { endianness } from 'node:os';
 import { FormatError, InputError, showJson } from '../errors.js';
 import { type Floats, firstNonFinite } from '../tensor.js';
 import { HALF_EXPONENT, HALF_MAX, f16Table, f32BitsToBf16, f32BitsToF16 } from '../half.js';
-import { writeFileAtomic } from './atomic.js';
+import { type ByteSource, readExactly } from './bytes.js';
 import { parseJson } from './json.js';
 import { MAX_ARRAY_ELEMENTS, checkedProduct } from './sizes.js';
 
@@ -59,13 +59,13 @@ export type TensorSet = Map<string, F32Tensor | EncodedTensor> | Record<string, 
 const METADATA_KEY = '__metadata__';
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I8: 1 };
 // Typed arrays use the host byte order; the format is little-endian. Only big-endian hosts take the slow path.
-const HOST_LE = endianness() === 'LE';
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // ---------------------------------------------------------------------------------------------- writing
 
 /** Encodes `tensors` (in insertion order) as a safetensors file: F32 tensors in `dtype` (default F32),
  *  encoded ones in their own. */
-export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, string>, dtype: WritableDtype = 'F32'): Buffer {
+export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, string>, dtype: WritableDtype = 'F32'): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const headerParts: string[] = [];
   if (metadata !== undefined) headerParts.push(`${JSON.stringify(METADATA_KEY)}:${metadataJson(metadata)}`);
@@ -79,11 +79,11 @@ export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, 
   }
   // The header is assembled by hand rather than by JSON.stringify of one object, which would move
   // integer-like tensor names ("0", "1") to the front and break "laid out in the order given".
-  const header = Buffer.from(`{${headerParts.join(',')}}`, 'utf8');
+  const header = new TextEncoder().encode(`{${headerParts.join(',')}}`);
   const padded = header.length + ((8 - (header.length % 8)) % 8);
-  const out = Buffer.alloc(8 + padded + offset, 0x20);
-  out.writeBigUInt64LE(BigInt(padded), 0);
-  header.copy(out, 8);
+  const out = new Uint8Array(8 + padded + offset).fill(0x20);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(header, 8);
   let at = 8 + padded;
   for (const [name, t] of entries) {
     if ('bytes' in t) out.set(t.bytes, at);
@@ -126,7 +126,7 @@ function checkWritable(name: string, t: F32Tensor | EncodedTensor): void {
   }
 }
 
-function writeF32(out: Buffer, at: number, data: Float32Array): void {
+function writeF32(out: Uint8Array, at: number, data: Float32Array): void {
   if (HOST_LE) {
     out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
     return;
@@ -138,22 +138,18 @@ function writeF32(out: Buffer, at: number, data: Float32Array): void {
 /** F16 or BF16 values of `data` into `out` at byte `at`, little-endian, rounded to nearest even. A value
  *  that rounds to infinity is refused (naming the tensor, the value and its index): the file would
  *  otherwise hold a non-finite weight. */
-function writeHalf(out: Buffer, at: number, data: Float32Array, dtype: 'F16' | 'BF16', name: string): void {
+function writeHalf(out: Uint8Array, at: number, data: Float32Array, dtype: 'F16' | 'BF16', name: string): void {
   const half = dtype === 'F16' ? 'f16' : 'bf16';
   const toBits = half === 'f16' ? f32BitsToF16 : f32BitsToBf16;
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const view = new DataView(out.buffer, out.byteOffset + at, 2 * data.length);
   for (let i = 0; i < data.length; i++) {
     const h = toBits(bits[i]!);
     if ((h & HALF_EXPONENT[half]) === HALF_EXPONENT[half] && Number.isFinite(data[i]!)) {
       throw new InputError(`encodeSafetensors: tensor ${showJson(name)} has ${data[i]} at index ${i}, beyond the largest finite ${dtype} value (${HALF_MAX[half]})`);
     }
-    out.writeUInt16LE(h, at + 2 * i);
+    view.setUint16(2 * i, h, true);
   }
-}
-
-/** Writes a safetensors file crash-safely (a reader sees the old file or the new one, never a mix). */
-export function writeSafetensorsFile(path: string, tensors: TensorSet, metadata?: Record<string, string>, dtype: WritableDtype = 'F32'): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata, dtype));
 }
 
 // ---------------------------------------------------------------------------------------------- reading
@@ -285,7 +281,7 @@ function checkLayout(entries: TensorEntry[], dataLength: number, fail: Fail): vo
 
 /** Decodes a whole safetensors file held in memory. F32 tensors whose bytes are 4-aligned in `bytes` are
  *  views of it (no copy: weights can be large); every other tensor is a fresh array. */
-export function decodeSafetensors(bytes: Buffer | Uint8Array, fileName: string): DecodedSafetensors {
+export function decodeSafetensors(bytes: Uint8Array, fileName: string): DecodedSafetensors {
   const fail = failer(fileName);
   const dataStart = 8 + headerLength(bytes, bytes.length, fail);
   const { entries, metadata } = parseHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, fail);
@@ -303,38 +299,23 @@ export function decodeSafetensors(bytes: Buffer | Uint8Array, fileName: string):
 /** A safetensors file opened for reading tensor by tensor: the header is read and checked against the file
  *  size first, so a caller can compare names and shapes with what it expects before allocating anything,
  *  and tensors are then read with positioned reads straight into the caller's buffers (a file larger than
- *  one Buffer, or than memory twice over, loads). Close it when done. */
+ *  one Buffer, or than memory twice over, loads). Reads `source`, whose closing is the caller's. */
 export class SafetensorsReader {
   /** In file order. */
   readonly entries: ReadonlyMap<string, TensorEntry>;
   readonly metadata: Record<string, string>;
-  private fd: number;
   private readonly dataStart: number;
 
-  private readonly ownsFd: boolean;
-
-  /** Opens and checks the header; InputError when the file cannot be read, FormatError when it is damaged.
-   *  Given `fd`, reads the file already open there (and leaves closing it to the caller). */
-  constructor(readonly path: string, fd?: number) {
-    this.ownsFd = fd === undefined;
-    try {
-      this.fd = fd ?? openSync(path, 'r');
-    } catch (e) {
-      throw new InputError(`${path}: cannot read safetensors file (${(e as NodeJS.ErrnoException).code ?? 'unknown error'})`);
-    }
-    try {
-      const fail = failer(path);
-      const fileSize = fstatSync(this.fd).size;
-      const prefix = this.bytesAt(0, Math.min(8, fileSize));
-      const length = headerLength(prefix, fileSize, fail);
-      this.dataStart = 8 + length;
-      const { entries, metadata } = parseHeader(this.bytesAt(8, length), fileSize - this.dataStart, fail);
-      this.entries = new Map(entries.map((e) => [e.name, e]));
-      this.metadata = metadata;
-    } catch (e) {
-      this.close();
-      throw e;
-    }
+  /** Reads and checks the header; FormatError when the file is damaged. `path` names it in errors. */
+  constructor(readonly path: string, private readonly source: ByteSource) {
+    const fail = failer(path);
+    const fileSize = source.size;
+    const prefix = this.bytesAt(0, Math.min(8, fileSize));
+    const length = headerLength(prefix, fileSize, fail);
+    this.dataStart = 8 + length;
+    const { entries, metadata } = parseHeader(this.bytesAt(8, length), fileSize - this.dataStart, fail);
+    this.entries = new Map(entries.map((e) => [e.name, e]));
+    this.metadata = metadata;
   }
 
   /** The values of tensor `name` (converted from its dtype) into `out`, which must have `size` elements. */
@@ -351,16 +332,16 @@ export class SafetensorsReader {
     const width = DTYPE_BYTES[e.dtype];
     const from = this.dataStart + e.begin + start * width;
     if (e.dtype === 'F32' && HOST_LE && out instanceof Float32Array) {
-      this.readExactly(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), from);
+      readExactly(this.source, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), from, this.path);
       return;
     }
     // Other dtypes (and F64 buffers) convert through a bounded scratch buffer.
     const chunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / width));
-    const scratch = Buffer.allocUnsafe(Math.min(out.length, chunk) * width);
+    const scratch = new Uint8Array(Math.min(out.length, chunk) * width);
     for (let at = 0; at < out.length; at += chunk) {
       const n = Math.min(chunk, out.length - at);
       const bytes = scratch.subarray(0, n * width);
-      this.readExactly(bytes, from + at * width);
+      readExactly(this.source, bytes, from + at * width, this.path);
       decodeInto(bytes, e.dtype, out, at);
     }
   }
@@ -369,7 +350,7 @@ export class SafetensorsReader {
   readBytes(name: string, out: Uint8Array): void {
     const e = this.entry(name);
     if (out.length !== e.end - e.begin) throw new InputError(`${this.path}: tensor ${showJson(name)} has ${e.end - e.begin} bytes, the buffer ${out.length}`);
-    this.readExactly(out, this.dataStart + e.begin);
+    readExactly(this.source, out, this.dataStart + e.begin, this.path);
   }
 
   private entry(name: string): TensorEntry {
@@ -386,49 +367,14 @@ export class SafetensorsReader {
     return out;
   }
 
-  close(): void {
-    if (this.fd >= 0 && this.ownsFd) closeSync(this.fd);
-    this.fd = -1;
-  }
-
-  private bytesAt(position: number, length: number): Buffer {
-    const out = Buffer.allocUnsafe(length);
-    this.readExactly(out, position);
+  private bytesAt(position: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    readExactly(this.source, out, position, this.path);
     return out;
-  }
-
-  private readExactly(into: Uint8Array, position: number): void {
-    let got = 0;
-    while (got < into.length) {
-      const n = readSync(this.fd, into, got, into.length - got, position + got);
-      if (n === 0) throw new FormatError(`${this.path}: file shrank while being read`);
-      got += n;
-    }
   }
 }
 
 const READ_CHUNK_BYTES = 1 << 24;
-
-export interface ReadOptions {
-  /** Refuse NaN and ±Infinity (weights and optimiser state must be finite). */
-  finite?: boolean;
-}
-
-/** Reads a safetensors file; `path` names the file in errors. */
-export function readSafetensorsFile(path: string, opts: ReadOptions = {}): DecodedSafetensors {
-  const reader = new SafetensorsReader(path);
-  try {
-    const tensors = new Map<string, DecodedTensor>();
-    for (const e of reader.entries.values()) {
-      const data = reader.read(e.name);
-      if (opts.finite) checkFinite(data, path, e.name);
-      tensors.set(e.name, { data, shape: e.shape, dtype: e.dtype });
-    }
-    return { tensors, metadata: reader.metadata };
-  } finally {
-    reader.close();
-  }
-}
 
 /** Throws a FormatError naming the file, the tensor and the first value that is NaN or infinite; `data`
  *  holds the tensor's values from index `start` on. */

@@ -7,13 +7,14 @@
 // Writing (weightFiles) splits tensors greedily in order, starting a new shard when the next tensor would
 // pass the size limit and giving a tensor larger than the limit a shard of its own (huggingface_hub's
 // rule), so the same limit gives the same files as PyTorch's save_pretrained.
-// Not here: which tensors a model needs (model/store.ts), the bytes of one file (safetensors.ts).
+// Host-neutral: the directory's files come through a DirSource (on disk: io/files.ts; on a page: the files
+// it was given).
+// Not here: which tensors a model needs (model/files.ts), the bytes of one file (safetensors.ts).
 
-import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import { FormatError, InputError, showJson } from '../errors.js';
 import type { Floats } from '../tensor.js';
-import { JSON_LIMITS, parseJson, readTextFd, readTextFile } from './json.js';
+import { type ByteSource, type DirSource, readText } from './bytes.js';
+import { JSON_LIMITS, parseJson } from './json.js';
 import { type EncodedTensor, type F32Tensor, SafetensorsReader, type TensorEntry, type WritableDtype, encodeSafetensors, tensorBytes } from './safetensors.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -43,12 +44,14 @@ export class WeightFiles {
   readonly entries: ReadonlyMap<string, WeightEntry>;
   /** The shard of each tensor, in the order shards are listed. */
   private readonly shardOf: ReadonlyMap<string, number>;
-  private open: { shard: number; reader: SafetensorsReader } | null = null;
+  private open: { shard: number; reader: SafetensorsReader; source: ByteSource } | null = null;
 
   private constructor(
     /** The single file, or the index: what messages about the set as a whole name. */
     readonly path: string,
-    readonly shards: readonly WeightFile[],
+    private readonly dir: DirSource,
+    /** The file names of the weights, in the order shards are listed. */
+    readonly shards: readonly string[],
     entries: Map<string, WeightEntry>,
     shardOf: Map<string, number>,
     /** The first file's __metadata__ (swat writes the same into every shard). */
@@ -60,40 +63,36 @@ export class WeightFiles {
     this.shardOf = shardOf;
   }
 
-  /** Opens the weights in `dir`: model.safetensors, else the index and its shards; InputError when neither
-   *  is there, FormatError when they disagree. `source` says where each file is (and may hand over files a
-   *  caller already opened, e.g. a committed set read beside a writer); by default, plainly in `dir`. */
-  static openDir(dir: string, source: FileSource = filesIn(dir)): WeightFiles {
-    const single = source(WEIGHTS_FILE);
-    if (single !== undefined) return WeightFiles.fromFiles(join(dir, WEIGHTS_FILE), [single]);
-    const indexPath = join(dir, WEIGHTS_INDEX_FILE);
-    const index = source(WEIGHTS_INDEX_FILE);
-    if (index === undefined) throw new InputError(`${join(dir, WEIGHTS_FILE)} not found (nor a sharded ${WEIGHTS_INDEX_FILE})`);
-    const weightMap = readIndex(index, indexPath);
-    const shards = [...new Set(weightMap.values())].map((name) => {
-      const f = source(name);
-      if (f === undefined) throw new InputError(`${indexPath} names shard ${showJson(name)}, which is not in the directory`);
-      return f;
-    });
-    return WeightFiles.fromFiles(indexPath, shards, weightMap);
+  /** Opens the weights of a directory: model.safetensors, else the index and its shards; InputError when
+   *  neither is there, FormatError when they disagree. */
+  static openDir(dir: DirSource): WeightFiles {
+    if (hasFile(dir, WEIGHTS_FILE)) return WeightFiles.fromFiles(dir.path(WEIGHTS_FILE), dir, [WEIGHTS_FILE]);
+    const indexPath = dir.path(WEIGHTS_INDEX_FILE);
+    const weightMap = readIndex(dir, indexPath);
+    if (weightMap === null) throw new InputError(`${dir.path(WEIGHTS_FILE)} not found (nor a sharded ${WEIGHTS_INDEX_FILE})`);
+    const shards = [...new Set(weightMap.values())];
+    for (const name of shards) {
+      if (!hasFile(dir, name)) throw new InputError(`${indexPath} names shard ${showJson(name)}, which is not in the directory`);
+    }
+    return WeightFiles.fromFiles(indexPath, dir, shards, weightMap);
   }
 
-  private static fromFiles(path: string, files: WeightFile[], weightMap?: Map<string, string>): WeightFiles {
+  private static fromFiles(path: string, dir: DirSource, files: string[], weightMap?: Map<string, string>): WeightFiles {
     const entries = new Map<string, WeightEntry>();
     const shardOf = new Map<string, number>();
     const dtypes = new Set<string>();
     let metadata: Record<string, string> = {};
-    files.forEach((file, shard) => {
-      const reader = new SafetensorsReader(file.path, file.fd);
-      reader.close();
+    files.forEach((name, shard) => {
+      const file = dir.path(name);
+      const reader = withSource(dir, name, (source) => new SafetensorsReader(file, source));
       if (shard === 0) metadata = reader.metadata;
       for (const e of reader.entries.values()) {
         const listed = weightMap?.get(e.name);
-        if (weightMap !== undefined && listed !== basename(file.path)) {
+        if (weightMap !== undefined && listed !== name) {
           const where = listed === undefined ? 'is not in its weight_map' : `places it in ${showJson(listed)}`;
-          throw new FormatError(`${file.path}: tensor ${showJson(e.name)} is in this shard, but ${path} ${where}`);
+          throw new FormatError(`${file}: tensor ${showJson(e.name)} is in this shard, but ${path} ${where}`);
         }
-        entries.set(e.name, { ...e, file: file.path });
+        entries.set(e.name, { ...e, file });
         shardOf.set(e.name, shard);
         dtypes.add(e.dtype);
       }
@@ -103,7 +102,7 @@ export class WeightFiles {
         if (!entries.has(name)) throw new FormatError(`${path}: weight_map places tensor ${showJson(name)} in ${showJson(shard)}, which has no such tensor`);
       }
     }
-    return new WeightFiles(path, files, entries, shardOf, metadata, [...dtypes].sort());
+    return new WeightFiles(path, dir, files, entries, shardOf, metadata, [...dtypes].sort());
   }
 
   /** The values of tensor `name`, converted from its dtype, into `out` (of exactly its size). */
@@ -127,46 +126,58 @@ export class WeightFiles {
     if (shard === undefined) throw new InputError(`${this.path}: no tensor ${showJson(name)}`);
     if (this.open?.shard !== shard) {
       this.close();
-      const f = this.shards[shard]!;
-      this.open = { shard, reader: new SafetensorsReader(f.path, f.fd) };
+      const file = this.shards[shard]!;
+      const source = this.dir.open(file);
+      if (source === undefined) throw new InputError(`${this.dir.path(file)}: the shard is gone`);
+      try {
+        this.open = { shard, reader: new SafetensorsReader(this.dir.path(file), source), source };
+      } catch (e) {
+        source.close();
+        throw e;
+      }
     }
     return this.open!.reader;
   }
 
   close(): void {
-    this.open?.reader.close();
+    this.open?.source.close();
     this.open = null;
   }
 }
 
-/** The names of the files holding the weights in `source`: the single file, else the index and the shards
- *  it lists (not yet checked against each other: WeightFiles.openDir does that). */
-export function weightFileNames(dir: string, source: FileSource): string[] {
-  if (source(WEIGHTS_FILE) !== undefined) return [WEIGHTS_FILE];
-  const index = source(WEIGHTS_INDEX_FILE);
-  if (index === undefined) return [];
-  return [WEIGHTS_INDEX_FILE, ...new Set(readIndex(index, join(dir, WEIGHTS_INDEX_FILE)).values())];
+/** The names of the files holding the weights in `dir`: the single file, else the index and the shards it
+ *  lists (not yet checked against each other: WeightFiles.openDir does that). */
+export function weightFileNames(dir: DirSource): string[] {
+  if (hasFile(dir, WEIGHTS_FILE)) return [WEIGHTS_FILE];
+  const weightMap = readIndex(dir, dir.path(WEIGHTS_INDEX_FILE));
+  return weightMap === null ? [] : [WEIGHTS_INDEX_FILE, ...new Set(weightMap.values())];
 }
 
-/** A file of the weights: where it is, and its descriptor when the caller has it open. */
-export interface WeightFile {
-  path: string;
-  fd?: number;
+function hasFile(dir: DirSource, name: string): boolean {
+  const source = dir.open(name);
+  source?.close();
+  return source !== undefined;
 }
 
-/** Where a file of a model directory is, or undefined when it is absent. */
-export type FileSource = (name: string) => WeightFile | undefined;
-
-function filesIn(dir: string): FileSource {
-  return (name) => (existsSync(join(dir, name)) ? { path: join(dir, name) } : undefined);
+/** `use` of file `name`, closed afterwards; the file must exist. */
+function withSource<T>(dir: DirSource, name: string, use: (source: ByteSource) => T): T {
+  const source = dir.open(name);
+  if (source === undefined) throw new InputError(`${dir.path(name)} not found`);
+  try {
+    return use(source);
+  } finally {
+    source.close();
+  }
 }
 
-/** The index's weight map (tensor name → shard file name), every shard a plain file name. */
-function readIndex(file: WeightFile, path: string): Map<string, string> {
+/** The index's weight map (tensor name → shard file name), every shard a plain file name; null when the
+ *  directory has no index. */
+function readIndex(dir: DirSource, path: string): Map<string, string> | null {
+  if (!hasFile(dir, WEIGHTS_INDEX_FILE)) return null;
   const fail = (problem: string): never => {
     throw new FormatError(`${path}: ${problem}`);
   };
-  const text = file.fd !== undefined ? readTextFd(file.fd, path, JSON_LIMITS.weightsIndex) : readTextFile(file.path, JSON_LIMITS.weightsIndex);
+  const text = withSource(dir, WEIGHTS_INDEX_FILE, (source) => readText(source, path, JSON_LIMITS.weightsIndex));
   const raw = parseJson(text, path, { maxSize: JSON_LIMITS.weightsIndex });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('expected a JSON object');
   const { weight_map: map, metadata } = raw as Record<string, unknown>;
@@ -197,11 +208,11 @@ export interface WeightLayout {
 
 /** The weight files of `tensors` (in order): model.safetensors when they fit one shard, else the shards
  *  and the index. Every file carries `metadata` (transformers expects {"format": "pt"}). */
-export function weightFiles(tensors: Map<string, F32Tensor | EncodedTensor>, metadata: Record<string, string>, layout: WeightLayout = {}): Record<string, Buffer | string> {
+export function weightFiles(tensors: Map<string, F32Tensor | EncodedTensor>, metadata: Record<string, string>, layout: WeightLayout = {}): Record<string, Uint8Array | string> {
   const dtype = layout.dtype ?? 'F32';
   const groups = planShards([...tensors].map(([name, t]) => ({ name, bytes: tensorBytes(t, dtype) })), layout.maxShardBytes ?? Infinity);
   if (groups.length <= 1) return { [WEIGHTS_FILE]: encodeSafetensors(tensors, metadata, dtype) };
-  const files: Record<string, Buffer | string> = {};
+  const files: Record<string, Uint8Array | string> = {};
   const weightMap: Record<string, string> = {};
   let total = 0;
   groups.forEach((names, i) => {

@@ -4,10 +4,9 @@
 // O(d) amortised and the buffer never exceeds 2ω rows (plus one chunk while a long prompt is prefilled).
 // Without a window (full attention) the cache keeps everything and grows: that is the baseline's cost.
 // Every size is checked before it is allocated: one layer's buffer must fit one typed array, and all of
-// them together the machine's memory (a window of a million tokens is a valid config, but not one this
+// them together what the backend can hold, the machine's memory (a window of a million tokens is a valid config, but not one this
 // machine can decode with).
 
-import { totalmem } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import type { SwatConfig } from '../config.js';
 import { InputError } from '../errors.js';
@@ -54,8 +53,9 @@ export class KvCache {
     if (size > MAX_ARRAY_ELEMENTS) {
       throw new InputError(`decode cache: ${rows} = ${size} values per layer, more than one buffer holds (${MAX_ARRAY_ELEMENTS})`);
     }
-    if (bytes > totalmem()) {
-      throw new InputError(`decode cache: ${rows} × ${layers} layers × keys and values = ${bytes} bytes, more than this machine's memory (${totalmem()})`);
+    const limit = this.backend.memoryLimit;
+    if (bytes > limit.bytes) {
+      throw new InputError(`decode cache: ${rows} × ${layers} layers × keys and values = ${bytes} bytes, more than ${limit.what} (${limit.bytes})`);
     }
     return size;
   }

@@ -12,13 +12,11 @@
 // not mark them): EOS is <|endoftext|> or </s>, BOS is <|bos|> or <s>, or EOS when there is no BOS (GPT-2).
 // Added tokens keep their matching options (lstrip, rstrip, single_word, normalized); the post-processor is
 // not read: swat's encode never adds special tokens (a model directory's is written from its config).
-// Not here: writing the file (the caller writes the returned string atomically).
+// Not here: writing the file (the caller writes the returned string atomically), reading it from disk and
+// hashing it (tokenizer-file.ts; this module is host-neutral).
 
-import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { FormatError, InputError, showJson } from '../errors.js';
-import { JSON_LIMITS, parseJson, readTextFile } from '../io/json.js';
+import { JSON_LIMITS, parseJson } from '../io/json.js';
 import { BYTE_TO_UNICODE, BYTE_VOCAB_SIZE, ByteLevelTokenizer, SPECIAL_TOKENS, type SpecialToken } from './byte-level.js';
 import { ByteLevelBpeTokenizer } from './bpe.js';
 import { METASPACE, type MetaspaceOptions, SentencePieceBpeTokenizer } from './sentencepiece.js';
@@ -28,11 +26,6 @@ export const TOKENIZER_FILE = 'tokenizer.json';
 
 export function tokenizerToJson(tok: Tokenizer): string {
   return JSON.stringify(tok.toJSON(), null, 2) + '\n';
-}
-
-/** A tokenizer's identity: SHA-256 (hex) of its tokenizer.json text. Same ids ⇔ same hash, in practice. */
-export function tokenizerHash(tok: Tokenizer): string {
-  return createHash('sha256').update(tokenizerToJson(tok)).digest('hex');
 }
 
 const EOS_CONTENTS = ['<|endoftext|>', '</s>'];
@@ -78,18 +71,6 @@ export function tokenizerFromJson(text: string, fileName: string): Tokenizer {
   return fail(
     `pre_tokenizer must be {"type": "ByteLevel"} (byte-level BPE), or the file a SentencePiece BPE with byte_fallback; got ${showJson(root['pre_tokenizer'] ?? null)}`,
   );
-}
-
-/** Reads `<dir>/tokenizer.json`, or the file itself when `path` is a file. */
-export function loadTokenizer(path: string): Tokenizer {
-  let file = path;
-  try {
-    if (statSync(path).isDirectory()) file = join(path, TOKENIZER_FILE);
-    return tokenizerFromJson(readTextFile(file, JSON_LIMITS.tokenizer), file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`tokenizer not found: ${file}`);
-    throw err;
-  }
 }
 
 function isObject(v: unknown): v is Json {

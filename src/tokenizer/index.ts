@@ -15,4 +15,5 @@ export { trainBpe, PieceCounter, type BpeTrainOptions } from './bpe-train.js';
 export { SentencePieceBpeTokenizer, type SentencePieceBpeSpec, METASPACE } from './sentencepiece.js';
 export { pretrainedTokenizer, gpt2Tokenizer, llama2Tokenizer, PRETRAINED_NAMES, type PretrainedName } from './pretrained.js';
 export { GPT2_SPLIT_PATTERN, splitGpt2, utf8Runs } from './pretokenize.js';
-export { loadTokenizer, tokenizerFromJson, tokenizerToJson, tokenizerHash, TOKENIZER_FILE } from './hf-json.js';
+export { tokenizerFromJson, tokenizerToJson, TOKENIZER_FILE } from './hf-json.js';
+export { loadTokenizer, tokenizerHash } from './tokenizer-file.js';

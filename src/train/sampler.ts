@@ -4,10 +4,13 @@
 
 import { DataError } from '../errors.js';
 import type { Rng } from '../random.js';
-import type { TokenWindows } from '../data/token-file.js';
 
-/** A token array, or token ranges read from a file on demand (training memory stays bounded). */
-export type TokenStream = TokenWindows;
+/** A token array, or token ranges read from a file on demand (data/token-file.ts: training memory stays
+ *  bounded). */
+export interface TokenStream {
+  readonly length: number;
+  subarray(begin: number, end: number): Int32Array | Uint16Array | Uint32Array;
+}
 
 export interface Batch {
   inputs: Int32Array; // (B, T)

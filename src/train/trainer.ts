@@ -10,8 +10,9 @@
 // TrainingError, and no checkpoint with a non-finite number is ever written. `runUntilStopped` yields to
 // the event loop between steps, so a caller's signal handlers can ask for a checkpoint and a clean stop.
 //
-// Not here: terminal output (the caller gets events), data loading (the caller passes token streams),
-// signals (the caller decides what stops a run).
+// Not here: the step itself (loop.ts, which a web page also runs without files), terminal output (the
+// caller gets events), data loading (the caller passes token streams), signals (the caller decides what
+// stops a run).
 
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
@@ -21,36 +22,15 @@ import type { DirLock } from '../io/lock.js';
 import { JSON_LIMITS, parseJson } from '../io/json.js';
 import { type F32Tensor, checkFinite, decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { SwatModel } from '../model/model.js';
-import type { ParamBuffer } from '../model/params.js';
 import { WEIGHTS_FILE, loadModel, modelFiles } from '../model/store.js';
 import { Rng } from '../random.js';
-import type { Floats } from '../tensor.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { type StepResult, type TokenData, type TrainOptions, TrainingLoop } from './loop.js';
 import { appendMetrics, trimMetrics, writeLossPlot } from './metrics.js';
-import { AdamW, clipGradients } from './optimizer.js';
-import { type Batch, type TokenStream, checkLength, sampleBatch, validationBatches } from './sampler.js';
-import { learningRate } from './schedule.js';
+import { AdamW } from './optimizer.js';
 
 export { METRICS_FILE, PLOT_FILE } from './metrics.js';
-
-export interface TrainOptions {
-  seqLen: number;
-  batchSize: number;
-  gradAccum: number;
-  maxSteps: number;
-  lr: number;
-  minLr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  adamEps: number;
-  gradClip: number;
-  evalInterval: number;
-  evalBatches: number;
-  checkpointInterval: number;
-  seed: number;
-}
+export { MAX_SKIPPED_IN_A_ROW, type TrainOptions, checkTrainOptions } from './loop.js';
 
 /** What the token streams were made from, recorded in the checkpoint so a resume can tell whether it is
  *  given the same data. */
@@ -63,9 +43,7 @@ export interface TrainSource {
   learnedVocab?: number | null;
 }
 
-export interface TrainData {
-  train: TokenStream;
-  val: TokenStream;
+export interface TrainData extends TokenData {
   source?: TrainSource;
 }
 
@@ -76,8 +54,6 @@ export type TrainEvent =
 
 export const STATE_FILE = 'trainer_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
-/** Steps in a row whose loss or gradient is not finite after which a run stops as diverged. */
-export const MAX_SKIPPED_IN_A_ROW = 10;
 /** The loss plot is redrawn at a checkpoint at most this often, and at the end of a run. */
 const PLOT_INTERVAL_MS = 30_000;
 
@@ -97,16 +73,6 @@ export interface TrainerState {
   data?: TrainSource;
 }
 
-export function checkTrainOptions(o: TrainOptions): void {
-  const posInt = ['seqLen', 'batchSize', 'gradAccum', 'maxSteps', 'evalBatches'] as const;
-  for (const k of posInt) if (!Number.isInteger(o[k]) || o[k] < 1) throw new InputError(`${k} must be a positive integer, got ${o[k]}`);
-  const nonNegInt = ['warmupSteps', 'evalInterval', 'checkpointInterval'] as const;
-  for (const k of nonNegInt) if (!Number.isInteger(o[k]) || o[k] < 0) throw new InputError(`${k} must be a non-negative integer, got ${o[k]}`);
-  const nonNeg = ['lr', 'minLr', 'weightDecay', 'gradClip', 'adamEps'] as const;
-  for (const k of nonNeg) if (!(o[k] >= 0) || !Number.isFinite(o[k])) throw new InputError(`${k} must be a non-negative number, got ${o[k]}`);
-  for (const k of ['beta1', 'beta2'] as const) if (!(o[k] >= 0 && o[k] < 1)) throw new InputError(`${k} must be in [0, 1), got ${o[k]}`);
-}
-
 /** The trainer state of the checkpoint in `dir`, read without writing; null if `dir` holds none. */
 export function readTrainerState(dir: string): TrainerState | null {
   const bytes = readCommitted(dir, [STATE_FILE]).get(STATE_FILE);
@@ -114,47 +80,42 @@ export function readTrainerState(dir: string): TrainerState | null {
 }
 
 export class Trainer {
-  readonly model: SwatModel;
   readonly tokenizer: Tokenizer | null;
-  readonly options: TrainOptions;
   readonly outDir: string;
-  step = 0;
+  readonly data: TrainData;
   /** The step of the checkpoint of this run in outDir; null until the first one is written. */
   lastCheckpoint: number | null = null;
-  private rng: Rng;
-  private readonly optimizer: AdamW;
-  private readonly grads: ParamBuffer;
-  readonly data: TrainData;
-  private readonly valBatches: Batch[];
+  private readonly loop: TrainingLoop;
   private readonly lock: DirLock;
-  private tokens = 0;
   private elapsed = 0;
-  private skippedSteps = 0;
-  private skippedInARow = 0;
   private valLoss = NaN;
   private window = { start: 0, tokens: 0 };
   private plottedAt = -Infinity;
 
-  private constructor(model: SwatModel, tokenizer: Tokenizer | null, data: TrainData, options: TrainOptions, lock: DirLock, rng: Rng, optimizer: AdamW) {
-    checkTrainOptions(options);
-    this.model = model;
+  private constructor(loop: TrainingLoop, tokenizer: Tokenizer | null, data: TrainData, lock: DirLock) {
+    this.loop = loop;
     this.tokenizer = tokenizer;
     this.data = data;
-    this.options = options;
     this.lock = lock;
     this.outDir = lock.dir;
-    this.rng = rng;
-    this.optimizer = optimizer;
-    this.grads = model.zerosLike();
-    this.valBatches = validationBatches(data.val, options.batchSize, options.seqLen, options.evalBatches);
-    checkLength(data.train, options.seqLen, 'training data');
+  }
+
+  get model(): SwatModel {
+    return this.loop.model;
+  }
+
+  get options(): TrainOptions {
+    return this.loop.options;
+  }
+
+  get step(): number {
+    return this.loop.step;
   }
 
   /** A new run from a model (freshly initialised or loaded) into the directory `lock` holds. Nothing is
    *  written until `run`, which first replaces whatever run the directory held with this one's step 0. */
   static start(model: SwatModel, tokenizer: Tokenizer | null, data: TrainData, options: TrainOptions, lock: DirLock): Trainer {
-    const opt = new AdamW(model.backend, model.zerosLike(), model.zerosLike(), { beta1: options.beta1, beta2: options.beta2, eps: options.adamEps, weightDecay: options.weightDecay });
-    return new Trainer(model, tokenizer, data, options, lock, new Rng(options.seed), opt);
+    return new Trainer(TrainingLoop.start(model, data, options), tokenizer, data, lock);
   }
 
   /** Whether `dir` holds a training checkpoint (read without writing). */
@@ -193,40 +154,25 @@ export class Trainer {
     }
     const adam = new AdamW(backend, m, v, { beta1: options.beta1, beta2: options.beta2, eps: options.adamEps, weightDecay: options.weightDecay });
     adam.step = state.optimizerStep ?? state.step;
-    const t = new Trainer(model, tokenizer, data, options, lock, new Rng(state.rng), adam);
-    t.step = state.step;
+    const loop = new TrainingLoop(model, data, options, new Rng(state.rng), adam);
+    loop.step = state.step;
+    loop.tokens = state.tokens;
+    loop.skippedSteps = state.skippedSteps ?? 0;
+    const t = new Trainer(loop, tokenizer, data, lock);
     t.lastCheckpoint = state.step;
-    t.tokens = state.tokens;
     t.elapsed = state.elapsed;
-    t.skippedSteps = state.skippedSteps ?? 0;
     return t;
   }
 
   /** One optimisation step (gradAccum micro-batches): the mean training loss, and why the update was
    *  skipped (a loss or gradient that is not finite) or null. */
-  trainStep(): { loss: number; lr: number; gradNorm: number; skipped: string | null } {
-    const o = this.options;
-    this.grads.flat.fill(0);
-    let loss = 0;
-    for (let micro = 0; micro < o.gradAccum; micro++) {
-      const batch = sampleBatch(this.data.train, o.batchSize, o.seqLen, this.rng);
-      loss += this.model.forward(batch.inputs, batch.targets, o.batchSize, o.seqLen) / o.gradAccum;
-      this.model.backward(batch.targets, this.grads, 1 / o.gradAccum);
-    }
-    const gradNorm = clipGradients(this.model.backend, this.grads, o.gradClip);
-    const lr = learningRate(this.step, o);
-    const skipped = !Number.isFinite(loss) ? `loss is ${loss}` : !Number.isFinite(gradNorm) ? `gradient norm is ${gradNorm}` : null;
-    if (skipped === null) this.optimizer.update(this.model.params, this.grads, lr);
-    this.step++;
-    this.tokens += o.batchSize * o.seqLen * o.gradAccum;
-    return { loss, lr, gradNorm, skipped };
+  trainStep(): StepResult {
+    return this.loop.trainStep();
   }
 
   /** Mean loss over the fixed validation batches. */
   validate(): number {
-    let sum = 0;
-    for (const b of this.valBatches) sum += this.model.forward(b.inputs, b.targets, this.options.batchSize, this.options.seqLen);
-    return sum / this.valBatches.length;
+    return this.loop.validate();
   }
 
   /** Trains until maxSteps, evaluating, logging and checkpointing on the way; returns the last val loss. */
@@ -265,17 +211,17 @@ export class Trainer {
     const t0 = performance.now();
     const r = this.trainStep();
     this.elapsed += (performance.now() - t0) / 1000;
-    this.window.tokens += o.batchSize * o.seqLen * o.gradAccum;
+    this.window.tokens += this.loop.tokensPerStep;
     const now = performance.now();
     const tokensPerSecond = (this.window.tokens * 1000) / Math.max(1, now - this.window.start);
     if (now - this.window.start > 5000) this.window = { start: now, tokens: 0 };
     appendMetrics(this.outDir, {
-      step: this.step, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens: this.tokens,
+      step: this.step, loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens: this.loop.tokens,
       tokens_per_s: Math.round(tokensPerSecond), elapsed_s: round3(this.elapsed), ...(r.skipped !== null ? { skipped: r.skipped } : {}),
     });
-    onEvent({ kind: 'step', step: this.step, maxSteps: o.maxSteps, ...r, tokens: this.tokens, tokensPerSecond, elapsed: this.elapsed });
-    if (r.skipped !== null) this.checkDivergence(r.skipped);
-    else this.skippedInARow = 0;
+    onEvent({ kind: 'step', step: this.step, maxSteps: o.maxSteps, ...r, tokens: this.loop.tokens, tokensPerSecond, elapsed: this.elapsed });
+    const diverged = this.loop.divergence(r);
+    if (diverged !== null) throw this.diverged(diverged);
     const last = this.step === o.maxSteps;
     if ((o.evalInterval > 0 && this.step % o.evalInterval === 0) || last) {
       this.valLoss = this.validate();
@@ -285,20 +231,9 @@ export class Trainer {
     if ((o.checkpointInterval > 0 && this.step % o.checkpointInterval === 0) || last) this.checkpointAndTell(onEvent, last);
   }
 
-  /** After a skipped step: stops the run when the weights are no longer finite (nothing can recover them)
-   *  or when skipping goes on. */
-  private checkDivergence(why: string): void {
-    this.skippedSteps++;
-    this.skippedInARow++;
-    if (!this.finiteState()) throw this.diverged(`the ${why} and the weights are no longer finite`);
-    if (this.skippedInARow >= MAX_SKIPPED_IN_A_ROW) throw this.diverged(`${this.skippedInARow} steps in a row were skipped (the last: ${why})`);
-  }
-
   private diverged(what: string): TrainingError {
-    const o = this.options;
     const kept = this.lastCheckpoint === null ? 'holds no checkpoint of this run' : `keeps the last finite checkpoint (step ${this.lastCheckpoint})`;
-    const clip = o.gradClip === 0 ? ', gradient clipping off' : '';
-    return new TrainingError(`training diverged at step ${this.step}: ${what}; ${this.outDir} ${kept}; lower the learning rate (peak ${o.lr}${clip})`);
+    return new TrainingError(`training diverged at step ${this.step}: ${what}; ${this.outDir} ${kept}; ${this.loop.advice()}`);
   }
 
   private finish(): number {
@@ -319,11 +254,6 @@ export class Trainer {
     this.plottedAt = performance.now();
   }
 
-  /** Whether every weight and optimiser moment is a finite float32 (what a checkpoint stores). */
-  private finiteState(): boolean {
-    return [this.model.params, this.optimizer.m, this.optimizer.v].every((b) => allFiniteF32(b.flat));
-  }
-
   /** Writes model, tokenizer, optimiser and trainer state as one crash-safe set, and the loss plot. Refuses
    *  (TrainingError) when a number is not finite, and (LockError) when this process lost the directory. */
   checkpoint(): void {
@@ -332,20 +262,21 @@ export class Trainer {
   }
 
   private commitCheckpoint(): void {
-    if (!this.finiteState()) throw this.diverged('the weights are not finite, so no checkpoint is written');
+    if (!this.loop.finiteState()) throw this.diverged('the weights are not finite, so no checkpoint is written');
     this.lock.assertHeld();
     const meta = { step: String(this.step) };
     const moments = new Map<string, F32Tensor>();
-    for (const [buf, prefix] of [[this.optimizer.m, 'exp_avg'], [this.optimizer.v, 'exp_avg_sq']] as const) {
+    const { optimizer } = this.loop;
+    for (const [buf, prefix] of [[optimizer.m, 'exp_avg'], [optimizer.v, 'exp_avg_sq']] as const) {
       for (const s of buf.specs) {
         const d = buf.get(s.name);
         moments.set(`${prefix}.${s.name}`, { data: d instanceof Float32Array ? d : Float32Array.from(d), shape: s.shape });
       }
     }
     const state: TrainerState = {
-      format: 'swat-trainer-state', version: 1, step: this.step, rng: this.rng.state(), options: this.options,
-      tokens: this.tokens, elapsed: round3(this.elapsed), trainTokens: this.data.train.length, valTokens: this.data.val.length,
-      optimizerStep: this.optimizer.step, skippedSteps: this.skippedSteps, ...(this.data.source ? { data: this.data.source } : {}),
+      format: 'swat-trainer-state', version: 1, step: this.step, rng: this.loop.rng.state(), options: this.options,
+      tokens: this.loop.tokens, elapsed: round3(this.elapsed), trainTokens: this.data.train.length, valTokens: this.data.val.length,
+      optimizerStep: optimizer.step, skippedSteps: this.loop.skippedSteps, ...(this.data.source ? { data: this.data.source } : {}),
     };
     commitFiles(this.outDir, {
       ...modelFiles(this.model, this.tokenizer, meta),
@@ -354,13 +285,6 @@ export class Trainer {
     });
     this.lastCheckpoint = this.step;
   }
-}
-
-const F32_MAX = 3.4028234663852886e38;
-
-function allFiniteF32(x: Floats): boolean {
-  for (let i = 0; i < x.length; i++) if (!(Math.abs(x[i]!) <= F32_MAX)) return false; // NaN fails too
-  return true;
 }
 
 function round3(x: number): number {

@@ -10,7 +10,7 @@ const WEIGHTS = 1 << 20; // 4 MiB of F32: large enough that a kill often lands m
 const STATE_WORDS = 1 << 19; // 2 MiB
 
 /** The files of generation `gen`: the same names as a model directory, every byte derived from `gen`. */
-export function generationFiles(gen: number): Record<string, Buffer | string> {
+export function generationFiles(gen: number): Record<string, Uint8Array | string> {
   const weights = new Float32Array(WEIGHTS).fill(gen);
   const state = new Uint32Array(STATE_WORDS).fill(gen);
   return {

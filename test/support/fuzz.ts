@@ -266,7 +266,7 @@ function harness(reader: Reader, dir: string): { seeds: Buffer[]; mutate: typeof
       const config = makeConfig({ vocabSize: 40, layers: 2, dim: 8, heads: 2, window: 3, intermediateSize: 12 });
       saveModel(modelDir, SwatModel.create(config, backend, 1), null);
       const weights = join(modelDir, 'model.safetensors');
-      const seed = encodeSafetensors(new Map(SwatModel.create(config, backend, 2).params.specs.map((s) => [s.name, { data: new Float32Array(s.size).fill(0.5), shape: s.shape }])), { format: 'pt' });
+      const seed = Buffer.from(encodeSafetensors(new Map(SwatModel.create(config, backend, 2).params.specs.map((s) => [s.name, { data: new Float32Array(s.size).fill(0.5), shape: s.shape }])), { format: 'pt' }));
       let turn = 0;
       return {
         seeds: [seed],

@@ -7,7 +7,7 @@
 // The instruction-set level (portable C or the module's SIMD kernels) and the thread count belong to the
 // runtime: backends that share a runtime share them, as native backends share the addon's.
 
-import type { AdamWHyper, AttentionShape, Backend } from '../backend.js';
+import type { AdamWHyper, AttentionShape, Backend, MemoryLimit } from '../backend.js';
 import { attentionMode } from '../checks.js';
 import { InputError } from '../../errors.js';
 import type { Floats } from '../../tensor.js';
@@ -79,6 +79,10 @@ export class WasmBackend implements Backend {
       c.int('passes', passes, 1);
       return this.runtime.exports.readBandwidth(c.f32('x', x, x.length), x.length, passes);
     });
+  }
+
+  get memoryLimit(): MemoryLimit {
+    return { bytes: this.runtime.maxMemoryBytes, what: "the wasm backend's memory" };
   }
 
   alloc(n: number): Float32Array {

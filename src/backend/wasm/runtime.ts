@@ -203,6 +203,11 @@ export class WasmRuntime {
     for (const w of this.workers.splice(0)) w.terminate();
   }
 
+  /** Bytes the memory can span at most: 4 GiB when shared (it grows), else its fixed size. */
+  get maxMemoryBytes(): number {
+    return this.shared ? MAX_PAGES * PAGE : this.memoryBytes;
+  }
+
   /** Bytes the memory spans now. */
   get memoryBytes(): number {
     return this.memory.buffer.byteLength;
@@ -229,8 +234,7 @@ export class WasmRuntime {
     let ptr = tryAlloc();
     if (ptr === 0 && this.collect()) ptr = tryAlloc();
     if (ptr === 0) {
-      const limit = this.shared ? MAX_PAGES * PAGE : this.memoryBytes;
-      throw new SwatError(`wasm: out of memory: cannot allocate ${bytes} bytes (the backend's memory holds at most ${limit / 2 ** 20} MiB)`);
+      throw new SwatError(`wasm: out of memory: cannot allocate ${bytes} bytes (the backend's memory holds at most ${this.maxMemoryBytes / 2 ** 20} MiB)`);
     }
     return ptr;
   }

@@ -2,6 +2,7 @@
 // understand to compute it.
 
 import { type SwatConfig, receptiveField, swatOnlyOptions } from '../../config.js';
+import { dirSource } from '../../io/files.js';
 import { WeightFiles } from '../../io/sharded.js';
 import { paramSpecs } from '../../model/params.js';
 import { readModelConfig } from '../../model/store.js';
@@ -86,7 +87,7 @@ function pytorchLine(options: string[]): string {
 function describeWeights(dir: string): string | null {
   let files: WeightFiles;
   try {
-    files = WeightFiles.openDir(dir);
+    files = WeightFiles.openDir(dirSource(dir));
   } catch {
     return null; // info describes the config; loading the model reports what is wrong with the weights
   }

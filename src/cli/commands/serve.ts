@@ -6,7 +6,7 @@ import { type CommandSpec, COUNT, POSITIVE, type Parsed, type ValueCheck, int, p
 import { DTYPE_OPTION, MODEL_OPTION, loadFrom } from '../inference.js';
 import { print } from '../output.js';
 
-const PORT: ValueCheck = { test: (s) => COUNT.test(s) && Number(s) <= 65535, expected: 'a port number from 0 to 65535' };
+export const PORT: ValueCheck = { test: (s) => COUNT.test(s) && Number(s) <= 65535, expected: 'a port number from 0 to 65535' };
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
