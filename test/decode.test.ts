@@ -15,9 +15,11 @@ import { NativeBackend } from '../src/backend/native.js';
 import { WEIGHT_DTYPES, type WeightDtype, decodeRow, weightRows } from '../src/backend/weight.js';
 import { makeConfig } from '../src/config.js';
 import { commitFiles } from '../src/io/atomic.js';
+import { type ByteSource, type DirSource, memoryDir } from '../src/io/bytes.js';
 import { readSafetensorsFile } from '../src/io/files.js';
 import { logProb } from '../src/infer/logprobs.js';
 import { KvCache } from '../src/model/cache.js';
+import { openModel } from '../src/model/files.js';
 import { type ModelFileDtype, checkpointName, loadModel, modelFiles, saveModel } from '../src/model/store.js';
 import { SwatModel } from '../src/model/model.js';
 import { paramSpecs } from '../src/model/params.js';
@@ -112,6 +114,26 @@ function values(model: SwatModel, name: string): Float32Array {
   return out;
 }
 
+/** `dir` with every read of its files recorded: file name and bytes asked for. */
+function recordingDir(dir: DirSource, reads: [string, number][]): DirSource {
+  return {
+    path: dir.path,
+    open(name) {
+      const source = dir.open(name);
+      if (source === undefined) return undefined;
+      const recorded: ByteSource = {
+        size: source.size,
+        read(into, position) {
+          reads.push([name, into.length]);
+          return source.read(into, position);
+        },
+        close: () => source.close(),
+      };
+      return recorded;
+    },
+  };
+}
+
 before(() => {
   trained = trainModel();
   saveModel(f32Dir, trained, null);
@@ -130,6 +152,23 @@ describe('inference dtypes on a trained model', () => {
       const loaded = bytesOf(model.params.get(s.name) as Float32Array);
       assert.ok(loaded.equals(bytesOf(file.get(checkpointName(config, s.name))!.data)), `${s.name} differs from the file`);
       assert.ok(loaded.equals(bytesOf(trained.params.get(s.name) as Float32Array)), `${s.name} differs from the trained model`);
+    }
+  });
+
+  it('loading reads the weights once, tensor by tensor into their buffers, in every dtype: no whole-file read', () => {
+    const files = new Map(['config.json', 'model.safetensors'].map((f) => [f, readFileSync(join(f32Dir, f))]));
+    const fileBytes = files.get('model.safetensors')!.length;
+    // The header (8 bytes of length, then JSON) is read twice: when the shards are checked against the
+    // config, then by the reader that reads the tensors.
+    const header = 8 + Number(files.get('model.safetensors')!.readBigUInt64LE(0));
+    const largestTensor = Math.max(...paramSpecs(config).map((s) => 4 * s.size));
+    assert.ok(largestTensor * 4 < fileBytes, 'the file is several tensors large');
+    for (const dtype of WEIGHT_DTYPES) {
+      const reads: [string, number][] = [];
+      openModel(recordingDir(memoryDir('m', files), reads), be, { dtype });
+      const weights = reads.filter(([name]) => name === 'model.safetensors').map(([, n]) => n);
+      assert.ok(Math.max(...weights) <= largestTensor, `${dtype}: a read of ${Math.max(...weights)} bytes, more than a tensor`);
+      assert.ok(weights.reduce((a, b) => a + b, 0) <= fileBytes + header, `${dtype}: ${weights.reduce((a, b) => a + b, 0)} bytes read of a ${fileBytes}-byte file`);
     }
   });
 
