@@ -5,6 +5,7 @@
 #define NAPI_VERSION 8
 #include <math.h>
 #include <node_api.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -584,7 +585,21 @@ static napi_value js_source_hash(napi_env env, napi_callback_info info) {
   return s;
 }
 
+/* Node environments (the main thread, worker threads) that have loaded the addon and not yet ended. The
+ * pool's threads belong to the process, but Node unloads the addon when the last environment that loaded
+ * it ends (a worker thread that exits, where the main thread never loaded it): its threads must be gone
+ * by then, or they would be left running code that is no longer mapped, and a later load would meet them. */
+static atomic_int live_envs;
+
+/* Runs on an environment's own thread as it ends: the last one stops the pool (joining its threads). */
+static void env_ended(void *arg) {
+  (void)arg;
+  if (atomic_fetch_sub(&live_envs, 1) == 1) pool_set_threads(1);
+  scratch_release();
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  if (napi_add_env_cleanup_hook(env, env_ended, NULL) == napi_ok) atomic_fetch_add(&live_envs, 1);
   const struct {
     const char *name;
     napi_callback fn;

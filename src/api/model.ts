@@ -7,7 +7,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { selectBackend } from '../backend/index.js';
-import { nativeUnavailableReason } from '../backend/native.js';
 import { type WeightDtype, parseWeightDtype } from '../backend/weight.js';
 import type { EngineOptions } from '../infer/engine.js';
 import { loadModel, readModelConfig } from '../model/store.js';
@@ -43,10 +42,6 @@ export interface LoadOptions {
 /** Loads a model directory on the best available backend (see LoadOptions). */
 export async function load(dir: string, options: LoadOptions = {}): Promise<TextModel> {
   const { config, tokenizer } = readModelConfig(dir);
-  // The native addon's thread pool belongs to the process, and Node unloads an addon that only a worker
-  // loaded when that worker exits, under the pool threads' feet (a later load then deadlocks in the
-  // pool). Loading it here too keeps it mapped for the life of the process.
-  if (options.backend !== 'reference' && !options.inProcess) nativeUnavailableReason();
   const engine: Partial<EngineOptions> = {};
   if (options.maxStreams !== undefined) engine.maxStreams = options.maxStreams;
   if (options.prefillChunk !== undefined) engine.prefillChunk = options.prefillChunk;
