@@ -151,7 +151,9 @@ function loadMemory(dir: string, dtype: WeightDtype, backend: string, threads?: 
     `const be = selectBackend(${JSON.stringify(backend)}, ${JSON.stringify(threads !== undefined ? { threads } : {})});`,
     'const before = process.memoryUsage().rss;',
     `loadModel(${JSON.stringify(dir)}, be, [], { dtype: ${JSON.stringify(dtype)} });`,
-    'process.stdout.write(JSON.stringify({ before, peak: process.resourceUsage().maxRSS * 1024 }));',
+    // VmHWM is this program's own peak: getrusage's maxRSS can carry the parent's over from the fork.
+    "const hwm = /VmHWM:\\s*(\\d+) kB/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'));",
+    'process.stdout.write(JSON.stringify({ before, peak: (hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS) * 1024 }));',
   ].join('\n');
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`loading ${dir} in a child process failed: ${r.stderr.trim().split('\n').at(-1)}`);
