@@ -259,16 +259,6 @@ static void prefetch_row(const float *row, long n) {
   for (long d = 0; d < n; d += 16) __builtin_prefetch(row + d);
 }
 
-static float dot8(const float *a, const float *b, long n) {
-  float part[8] = {0};
-  long d = 0;
-  for (; d + 8 <= n; d += 8) {
-    for (int l = 0; l < 8; l++) part[l] += a[d + l] * b[d + l];
-  }
-  for (int l = 0; d < n; d++, l++) part[l] += a[d] * b[d];
-  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-}
-
 static void decode_head(void *arg, long task, int tid) {
   (void)tid;
   const attn_ctx *x = arg;
@@ -282,7 +272,7 @@ static void decode_head(void *arg, long task, int tid) {
     const float *q = q_row(x, x->q, b, h, i);
     for (long j = lo; j <= hi; j++) {
       prefetch_row(kv_row(x, x->k, b, h, j + DECODE_AHEAD), Dh);
-      p[j - lo] = dot8(q, kv_row(x, x->k, b, h, j), Dh);
+      p[j - lo] = swat_dot8(q, kv_row(x, x->k, b, h, j), Dh);
     }
     long a, z;
     row_scores(x, h, i, lo, hi + 1, 0, p, n, &a, &z);

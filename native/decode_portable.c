@@ -4,16 +4,6 @@
  * check the ISA kernels against. No intrinsics, no target attributes. */
 #include "swat.h"
 
-static float dot8(const float *a, const float *b, long K) {
-  float part[8] = {0};
-  long k = 0;
-  for (; k + 8 <= K; k += 8) {
-    for (int l = 0; l < 8; l++) part[l] += a[k + l] * b[k + l];
-  }
-  for (int l = 0; k < K; k++, l++) part[l] += a[k] * b[k];
-  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-}
-
 static void rows_portable(const swat_weight *w, long j0, long j1, const float *a, long lda, long m, float *c, long ldc,
                           int accumulate) {
   const long K = w->cols;
@@ -25,7 +15,7 @@ static void rows_portable(const swat_weight *w, long j0, long j1, const float *a
       wj = row;
     }
     for (long i = 0; i < m; i++) {
-      const float sum = dot8(a + i * lda, wj, K);
+      const float sum = swat_dot8(a + i * lda, wj, K);
       float *out = c + i * ldc + j;
       *out = accumulate ? *out + sum : sum;
     }

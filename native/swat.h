@@ -48,6 +48,18 @@ typedef struct {
 
 static inline long swat_q8_blocks(long cols) { return (cols + SWAT_Q8_BLOCK - 1) / SWAT_Q8_BLOCK; }
 
+/* Σ a[k]·b[k] in eight lanes (independent sums the compiler may vectorise) added pairwise: the portable
+ * kernels' dot product, the same sum on every build. */
+static inline float swat_dot8(const float *a, const float *b, long n) {
+  float part[8] = {0};
+  long k = 0;
+  for (; k + 8 <= n; k += 8) {
+    for (int l = 0; l < 8; l++) part[l] += a[k + l] * b[k + l];
+  }
+  for (int l = 0; k < n; k++, l++) part[l] += a[k] * b[k];
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 /* The few-row linear kernel of one dtype: C[i·ldc + j] (= or +=) Σ_k A[i·lda + k] · W(j, k) for i < m and
  * j in [j0, j1), each row of W read once for all m rows of A. Each element's sum is formed the same way
  * whatever m, j0, j1 and the thread (so results never depend on batching or the thread count). */

@@ -18,13 +18,12 @@ import { commitFiles } from '../src/io/atomic.js';
 import { type ByteSource, type DirSource, memoryDir } from '../src/io/bytes.js';
 import { readSafetensorsFile } from '../src/io/files.js';
 import { logProb } from '../src/infer/logprobs.js';
-import { KvCache } from '../src/model/cache.js';
 import { openModel } from '../src/model/files.js';
 import { type ModelFileDtype, checkpointName, loadModel, modelFiles, saveModel } from '../src/model/store.js';
 import { SwatModel } from '../src/model/model.js';
 import { paramSpecs } from '../src/model/params.js';
 import { Rng } from '../src/random.js';
-import { maxError } from './support/opcases.js';
+import { assertCachedLogits, fullForwardLogits } from './support/backend-suite.js';
 
 /** Largest |log p − log p_f32| over the held-out tokens, and largest |ppl / ppl_f32 − 1|, per dtype: about
  *  three times what this model measures (f16 2.6e-4 and 1.5e-5, bf16 2.5e-3 and 1.8e-4, q8 6.7e-3 and
@@ -176,24 +175,10 @@ describe('inference dtypes on a trained model', () => {
     it(`${dtype}: decoding token by token and prefilling in chunks equal the full forward far past ω (SWAT.md §4)`, () => {
       const { model } = loadModel(f32Dir, be, [], { dtype });
       assert.equal(model.dtype, dtype);
-      const N = heldOut.length;
-      const V = config.vocab_size;
-      model.forward(heldOut, new Int32Array(N).fill(-1), 1, N);
-      const full = Float32Array.from(model.logits);
-      const row = (t: number) => full.subarray(t * V, (t + 1) * V);
-      const step = new KvCache(config, be);
-      for (let t = 0; t < N; t++) {
-        const logits = model.forwardCached(heldOut.subarray(t, t + 1), 1, step, 'all');
-        assert.ok(maxError(logits, row(t)) < 1e-5, `${dtype} decode position ${t}: error ${maxError(logits, row(t))}`);
-      }
-      // Chunks of 7 (> ω/3, and 17 rows once: the packed product) through the same rolling cache.
-      const chunked = new KvCache(config, be);
-      for (let t = 0; t < N; ) {
-        const n = t === 21 ? 17 : Math.min(7, N - t);
-        const logits = model.forwardCached(heldOut.subarray(t, t + n), 1, chunked, 'all');
-        assert.ok(maxError(logits, full.subarray(t * V, (t + n) * V)) < 1e-5, `${dtype} chunk at ${t}: error ${maxError(logits, full.subarray(t * V, (t + n) * V))}`);
-        t += n;
-      }
+      const full = fullForwardLogits(model, heldOut);
+      assertCachedLogits(model, heldOut, full, () => 1, `${dtype} decode`);
+      // Chunks of 7 (> ω/3), and 17 rows once (the packed product), through a rolling cache.
+      assertCachedLogits(model, heldOut, full, (t) => (t === 21 ? 17 : 7), `${dtype} chunk`);
     });
   }
 
