@@ -120,6 +120,12 @@ interface CaseOptions {
   zeroGrads?: readonly string[];
 }
 
+/** What an output holds before the call: what an accumulating call adds to, or garbage (NaN) that a
+ *  writing call must ignore. */
+function initialOutput(rng: Rng, n: number, range: number, accumulate: boolean): Float64Array {
+  return accumulate ? uniform(rng, n, range) : new Float64Array(n).fill(NaN);
+}
+
 export interface MatmulParams {
   M: number; N: number; K: number;
   transA: boolean; transB: boolean; accumulate: boolean;
@@ -137,8 +143,7 @@ export function matmulCase(p: MatmulParams, o: CaseOptions = {}): OpCase {
     makeInputs(seed) {
       const rng = new Rng(seed);
       const r = o.range ?? 1;
-      // C0 is what an accumulating call adds to; a writing call must ignore it, so it is garbage there.
-      const C0 = accumulate ? uniform(rng, M * N, r) : new Float64Array(M * N).fill(NaN);
+      const C0 = initialOutput(rng, M * N, r, accumulate);
       return {
         floats: { A: uniform(rng, M * K, r), B: uniform(rng, K * N, r), C0 },
         ints: {},
@@ -195,7 +200,7 @@ export function linearCase(p: LinearParams, ids: readonly number[], o: CaseOptio
     makeInputs(seed) {
       const rng = new Rng(seed);
       const r = o.range ?? 1;
-      const C0 = accumulate ? uniform(rng, M * N, r) : new Float64Array(M * N).fill(NaN);
+      const C0 = initialOutput(rng, M * N, r, accumulate);
       return {
         floats: { A: uniform(rng, M * K, r), W: uniform(rng, N * K, r), C0 },
         ints: { ids: Int32Array.from(ids) },
