@@ -264,6 +264,7 @@ static void decode_head(void *arg, long task, int tid) {
   const attn_ctx *x = arg;
   const swat_attn_shape *s = x->s;
   const swat_isa_ops *ops = cpu_ops();
+  const swat_decode_kernels *dk = swat_decode();
   const long b = task / s->H, h = task % s->H, Dh = s->Dh;
   const long band = s->window < 0 ? s->Tk : min_l(s->Tk, s->window);
   float *p = scratch_get(S_P, (size_t)band), *acc = scratch_get(S_ACC, (size_t)Dh);
@@ -272,7 +273,7 @@ static void decode_head(void *arg, long task, int tid) {
     const float *q = q_row(x, x->q, b, h, i);
     for (long j = lo; j <= hi; j++) {
       prefetch_row(kv_row(x, x->k, b, h, j + DECODE_AHEAD), Dh);
-      p[j - lo] = swat_dot8(q, kv_row(x, x->k, b, h, j), Dh);
+      p[j - lo] = dk->dot(q, kv_row(x, x->k, b, h, j), Dh);
     }
     long a, z;
     row_scores(x, h, i, lo, hi + 1, 0, p, n, &a, &z);
@@ -291,8 +292,7 @@ static void decode_head(void *arg, long task, int tid) {
     memset(acc, 0, (size_t)Dh * sizeof(float));
     for (long j = lo; j <= hi; j++) {
       prefetch_row(kv_row(x, x->v, b, h, j + DECODE_AHEAD), Dh);
-      const float w = p[j - lo], *vr = kv_row(x, x->v, b, h, j);
-      for (long d = 0; d < Dh; d++) acc[d] += w * vr[d];
+      dk->axpy(acc, p[j - lo], kv_row(x, x->v, b, h, j), Dh);
     }
     float *o = (float *)q_row(x, x->o, b, h, i);
     for (long d = 0; d < Dh; d++) o[d] = acc[d] * inv;

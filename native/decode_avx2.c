@@ -51,6 +51,7 @@ TARGET static inline __m256 load_tail(const float *src, long n) {
 #define VZERO _mm256_setzero_ps
 #define VLOAD _mm256_loadu_ps
 #define VADD _mm256_add_ps
+#define VSET1 _mm256_set1_ps
 #define VFMA _mm256_fmadd_ps
 #define VREDUCE reduce8
 #define STORE_PS _mm256_storeu_ps
@@ -60,6 +61,8 @@ TARGET static inline __m256 load_tail(const float *src, long n) {
 const swat_decode_kernels swat_decode_avx2 = {
     .rows = {rows_f32, rows_bf16, rows_f16, rows_q8},
     .stream_sum = stream_sum,
+    .dot = dot,
+    .axpy = axpy,
 };
 
 #else

@@ -46,6 +46,7 @@ TARGET static inline __m512 load_tail(const float *src, long n) { return _mm512_
 #define VLOAD _mm512_loadu_ps
 #define STORE_PS _mm512_storeu_ps
 #define VADD _mm512_add_ps
+#define VSET1 _mm512_set1_ps
 #define VFMA _mm512_fmadd_ps
 #define VREDUCE _mm512_reduce_add_ps
 #define ROWS_TARGET __attribute__((target("avx512f")))
@@ -54,6 +55,8 @@ TARGET static inline __m512 load_tail(const float *src, long n) { return _mm512_
 const swat_decode_kernels swat_decode_avx512 = {
     .rows = {rows_f32, rows_bf16, rows_f16, rows_q8},
     .stream_sum = stream_sum,
+    .dot = dot,
+    .axpy = axpy,
 };
 
 #else

@@ -32,7 +32,13 @@ static float stream_sum_portable(const float *x, long n) {
   return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
 }
 
+static void axpy_portable(float *y, float alpha, const float *x, long n) {
+  for (long k = 0; k < n; k++) y[k] += alpha * x[k];
+}
+
 const swat_decode_kernels swat_decode_portable = {
     .rows = {rows_portable, rows_portable, rows_portable, rows_portable},
     .stream_sum = stream_sum_portable,
+    .dot = swat_dot8,
+    .axpy = axpy_portable,
 };

@@ -1,10 +1,10 @@
 /* The decoding kernels of every x86 ISA level, written once over a vector of LANES floats: decode_avx2.c
  * and decode_avx512.c define that vector and include this. They define TARGET and ROWS_TARGET (the target
  * attributes), RB and MB (weight rows × rows of A per tile), LANES, PREFETCH (bytes ahead), VEC and its
- * operations VZERO, VLOAD, STORE_PS (unaligned), VADD, VFMA, VREDUCE (the lanes' sum in a fixed order),
+ * operations VZERO, VLOAD, STORE_PS (unaligned), VSET1 (broadcast), VADD, VFMA, VREDUCE (the lanes' sum in a fixed order),
  * load_tail (n < LANES floats, zero-padded) and load_w (LANES weights of a dtype as floats). From those:
  * a tile's sums, converting a tile's weight rows to floats once when A has more rows than a tile, the four
- * swat_rows_fn kernels rows_f32, rows_bf16, rows_f16 and rows_q8, and stream_sum. */
+ * swat_rows_fn kernels rows_f32, rows_bf16, rows_f16 and rows_q8, stream_sum, dot and axpy. */
 
 /* C[i, j + r] for r < rb, i in [i0, i0 + mb): the tile's sums, RB and MB compile-time bounds. */
 TARGET static inline void tile(enum swat_dtype dt, const swat_weight *w, long j, int rb, const float *a, long lda,
@@ -123,3 +123,20 @@ ROWS_TARGET static float stream_sum(const float *x, long n) {
   return t;
 }
 
+
+/* Σ a[k]·b[k]: one accumulator of LANES lanes, the ragged end zero-padded. */
+ROWS_TARGET static float dot(const float *a, const float *b, long n) {
+  VEC s = VZERO();
+  long k = 0;
+  for (; k + LANES <= n; k += LANES) s = VFMA(VLOAD(a + k), VLOAD(b + k), s);
+  if (k < n) s = VFMA(load_tail(a + k, n - k), load_tail(b + k, n - k), s);
+  return VREDUCE(s);
+}
+
+/* y[0 … n) += alpha · x[0 … n). */
+ROWS_TARGET static void axpy(float *y, float alpha, const float *x, long n) {
+  const VEC av = VSET1(alpha);
+  long k = 0;
+  for (; k + LANES <= n; k += LANES) STORE_PS(y + k, VFMA(av, VLOAD(x + k), VLOAD(y + k)));
+  for (; k < n; k++) y[k] += alpha * x[k];
+}

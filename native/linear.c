@@ -89,12 +89,12 @@ static void linear_task(void *arg, long task, int tid) {
   x->kernel(x->w, j0, j1, x->A, x->w->cols, x->M, x->C, x->w->rows, x->accumulate);
 }
 
-static const swat_decode_kernels *decode_kernels(void) {
+const swat_decode_kernels *swat_decode(void) {
   const swat_isa_ops *ops = cpu_ops();
   return ops->decode ? ops->decode : &swat_decode_portable;
 }
 
-static swat_rows_fn rows_kernel(enum swat_dtype dtype) { return decode_kernels()->rows[dtype]; }
+static swat_rows_fn rows_kernel(enum swat_dtype dtype) { return swat_decode()->rows[dtype]; }
 
 void swat_linear(float *C, const float *A, const swat_weight *w, long M, int accumulate) {
   if (M <= 0 || w->rows <= 0) return;
@@ -136,7 +136,7 @@ static void read_task(void *arg, long task, int tid) {
 }
 
 double swat_read_bandwidth(const float *x, long n, int passes) {
-  read_ctx r = {.x = x, .n = n, .sum = decode_kernels()->stream_sum};
+  read_ctx r = {.x = x, .n = n, .sum = swat_decode()->stream_sum};
   double best = 0;
   for (int p = 0; p < passes; p++) {
     const double t0 = swat_now();

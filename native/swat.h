@@ -72,6 +72,10 @@ typedef struct {
   /* Σ x[0 … n−1], read as a weight stream is (same loads, same prefetching): what measures the memory's
    * read bandwidth that decoding is held to. */
   float (*stream_sum)(const float *x, long n);
+  /* Σ a[k]·b[k] over n floats, and y[0 … n) += alpha · x[0 … n): a decoding query against one key, and
+   * one value into its output. */
+  float (*dot)(const float *a, const float *b, long n);
+  void (*axpy)(float *y, float alpha, const float *x, long n);
 } swat_decode_kernels;
 
 typedef struct {
@@ -180,6 +184,8 @@ void swat_weight_row(const swat_weight *w, long r, long c0, long n, float *out);
 /* The decoding kernels: portable (decode_portable.c; what an ISA without its own falls back to), and per ISA
  * (decode_avx2.c, decode_avx512.c). */
 extern const swat_decode_kernels swat_decode_portable, swat_decode_avx2, swat_decode_avx512;
+/* The active ISA's decoding kernels (the portable ones where it has none). */
+const swat_decode_kernels *swat_decode(void);
 /* GB/s of reading n floats at x (a buffer much larger than the caches) with stream_sum on every pool
  * thread, the fastest of `passes` passes. */
 double swat_read_bandwidth(const float *x, long n, int passes);
