@@ -25,7 +25,8 @@ export interface LoadOptions {
   /** Native or wasm backend threads; default SWAT_THREADS, else all cores. */
   threads?: number;
   /** The weights' dtype while computing: 'f32' (default), 'bf16' or 'f16' (half the memory and, decoding,
-   *  about twice the speed), or 'q8' (8-bit blocks of 32 with a scale each: a quarter of the memory). Sums
+   *  about 1.6× the speed), or 'q8' (8-bit blocks of 32 with a scale each: a quarter of the memory, about
+   *  2.5× the speed). Sums
    *  are float32 in every case. */
   dtype?: WeightDtype;
   /** Streams computed together; more requests wait (default 16). */

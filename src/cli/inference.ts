@@ -14,7 +14,7 @@ export const MODEL_OPTION: OptionSpec = { type: 'string', arg: 'DIR', short: 'm'
 
 export const DTYPE_OPTION: OptionSpec = {
   type: 'string', arg: 'T', check: oneOf(...WEIGHT_DTYPES), default: 'f32',
-  help: 'weights to compute with: f32, bf16 or f16 (half the memory, about twice the decoding speed), or q8 (8-bit blocks: a quarter of the memory); sums stay float32',
+  help: 'weights to compute with: f32, bf16 or f16 (half the memory, about 1.6× the decoding speed), or q8 (8-bit blocks: a quarter of the memory, about 2.5×); sums stay float32',
 };
 
 /** The sampling flags of generate and chat. */
