@@ -5,6 +5,7 @@
 #define NAPI_VERSION 8
 #include <math.h>
 #include <node_api.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +89,8 @@ static const char *array_type_name(napi_typedarray_type t) {
     case napi_float32_array: return "Float32Array";
     case napi_float64_array: return "Float64Array";
     case napi_int32_array: return "Int32Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int8_array: return "Int8Array";
     default: return "another typed array";
   }
 }
@@ -125,6 +128,34 @@ static int arg_i32(call_t *c, size_t i, const char *name, double need, int32_t *
   return arg_array(c, i, name, napi_int32_array, need, (void **)data, NULL);
 }
 
+/* A weight from five arguments first … first + 4: data (Float32Array for f32, Uint16Array for bf16 and
+ * f16, Int8Array for q8), scales (q8: a Float32Array of rows · ceil(cols / 32); else null), dtype (0 f32,
+ * 1 bf16, 2 f16, 3 q8), rows, cols. */
+static int arg_weight(call_t *c, size_t first, swat_weight *w) {
+  static const napi_typedarray_type types[SWAT_DTYPES] = {napi_float32_array, napi_uint16_array, napi_uint16_array,
+                                                          napi_int8_array};
+  long dtype;
+  void *data;
+  if (!arg_int(c, first + 2, "dtype", 0, &dtype) || !arg_int(c, first + 3, "rows", 0, &w->rows) ||
+      !arg_int(c, first + 4, "cols", 0, &w->cols)) {
+    return 0;
+  }
+  if (dtype >= SWAT_DTYPES) {
+    throw_error(c, 1, "dtype = %ld, expected 0 (f32), 1 (bf16), 2 (f16) or 3 (q8)", dtype);
+    return 0;
+  }
+  w->dtype = (enum swat_dtype)dtype;
+  if (!arg_array(c, first, "W", types[dtype], (double)w->rows * w->cols, &data, NULL)) return 0;
+  w->data = data;
+  w->scales = NULL;
+  if (w->dtype == SWAT_Q8) {
+    float *scales;
+    if (!arg_f32(c, first + 1, "scales", (double)w->rows * swat_q8_blocks(w->cols), &scales)) return 0;
+    w->scales = scales;
+  }
+  return 1;
+}
+
 static napi_value undefined(napi_env env) {
   napi_value u;
   napi_get_undefined(env, &u);
@@ -155,6 +186,22 @@ static napi_value js_matmul(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* linear(C, A, W, scales, dtype, rows, cols, M, accumulate) */
+static napi_value js_linear(napi_env env, napi_callback_info info) {
+  call_t c;
+  float *C, *A;
+  swat_weight w;
+  long M;
+  int acc;
+  if (!get_args(&c, env, info, "linear", 9) || !arg_weight(&c, 2, &w) || !arg_int(&c, 7, "M", 0, &M) ||
+      !arg_bool(&c, 8, "accumulate", &acc) || !arg_f32(&c, 0, "C", (double)M * w.rows, &C) ||
+      !arg_f32(&c, 1, "A", (double)M * w.cols, &A)) {
+    return NULL;
+  }
+  swat_linear(C, A, &w, M, acc);
+  return undefined(env);
+}
+
 /* Every id must name a row of the table: checked here so a bad id is an error, not a stray read. */
 static int check_ids(call_t *c, const int32_t *ids, long N, double table_len, long D) {
   const double rows = D > 0 ? floor(table_len / (double)D) : MAX_COUNT;
@@ -167,28 +214,38 @@ static int check_ids(call_t *c, const int32_t *ids, long N, double table_len, lo
   return 1;
 }
 
-static napi_value embedding(napi_env env, napi_callback_info info, int backward) {
+/* embeddingForward(out, table, scales, dtype, rows, cols, ids, N): out (N, cols) = table rows ids[n]. */
+static napi_value js_embedding_forward(napi_env env, napi_callback_info info) {
   call_t c;
-  float *out, *table;
+  float *out;
+  int32_t *ids;
+  swat_weight w;
+  long N;
+  if (!get_args(&c, env, info, "embeddingForward", 8) || !arg_weight(&c, 1, &w) || !arg_int(&c, 7, "N", 0, &N) ||
+      !arg_i32(&c, 6, "ids", (double)N, &ids) || !arg_f32(&c, 0, "out", (double)N * w.cols, &out) ||
+      !check_ids(&c, ids, N, (double)w.rows * w.cols, w.cols)) {
+    return NULL;
+  }
+  swat_embedding_forward(out, &w, ids, N);
+  return undefined(env);
+}
+
+/* embeddingBackward(dTable, dOut, ids, N, D): dTable rows ids[n] += dOut rows. */
+static napi_value js_embedding_backward(napi_env env, napi_callback_info info) {
+  call_t c;
+  float *dtable, *dout;
   int32_t *ids;
   long N, D;
   size_t table_len;
-  const char *op = backward ? "embeddingBackward" : "embeddingForward";
-  /* forward(out, table, ids, N, D); backward(dTable, dOut, ids, N, D) */
-  if (!get_args(&c, env, info, op, 5) || !arg_int(&c, 3, "N", 0, &N) || !arg_int(&c, 4, "D", 0, &D) ||
+  if (!get_args(&c, env, info, "embeddingBackward", 5) || !arg_int(&c, 3, "N", 0, &N) || !arg_int(&c, 4, "D", 0, &D) ||
       !arg_i32(&c, 2, "ids", (double)N, &ids) ||
-      !arg_array(&c, backward ? 0 : 1, backward ? "dTable" : "table", napi_float32_array, 0, (void **)&table,
-                 &table_len) ||
-      !arg_f32(&c, backward ? 1 : 0, backward ? "dOut" : "out", (double)N * D, &out) ||
-      !check_ids(&c, ids, N, (double)table_len, D)) {
+      !arg_array(&c, 0, "dTable", napi_float32_array, 0, (void **)&dtable, &table_len) ||
+      !arg_f32(&c, 1, "dOut", (double)N * D, &dout) || !check_ids(&c, ids, N, (double)table_len, D)) {
     return NULL;
   }
-  if (backward) swat_embedding_backward(table, out, ids, N, D);
-  else swat_embedding_forward(out, table, ids, N, D);
+  swat_embedding_backward(dtable, dout, ids, N, D);
   return undefined(env);
 }
-static napi_value js_embedding_forward(napi_env env, napi_callback_info info) { return embedding(env, info, 0); }
-static napi_value js_embedding_backward(napi_env env, napi_callback_info info) { return embedding(env, info, 1); }
 
 /* rmsnormForward(out, rstd, x, g, N, D, eps) */
 static napi_value js_rmsnorm_forward(napi_env env, napi_callback_info info) {
@@ -507,6 +564,19 @@ static napi_value js_peak_flops(napi_env env, napi_callback_info info) {
   return number(env, swat_peak_flops(seconds, (int)(threads > 256 ? 256 : threads)));
 }
 
+/* readBandwidth(x, passes) → GB/s of the fastest of `passes` reads of x on every pool thread. */
+static napi_value js_read_bandwidth(napi_env env, napi_callback_info info) {
+  call_t c;
+  float *x;
+  size_t n;
+  long passes;
+  if (!get_args(&c, env, info, "readBandwidth", 2) || !arg_int(&c, 1, "passes", 1, &passes) ||
+      !arg_array(&c, 0, "x", napi_float32_array, 0, (void **)&x, &n)) {
+    return NULL;
+  }
+  return number(env, swat_read_bandwidth(x, (long)n, (int)(passes > 1000 ? 1000 : passes)));
+}
+
 /* sourceHash() → the hash of the sources compiled into this addon. */
 static napi_value js_source_hash(napi_env env, napi_callback_info info) {
   (void)info;
@@ -515,12 +585,27 @@ static napi_value js_source_hash(napi_env env, napi_callback_info info) {
   return s;
 }
 
+/* Node environments (the main thread, worker threads) that have loaded the addon and not yet ended. The
+ * pool's threads belong to the process, but Node unloads the addon when the last environment that loaded
+ * it ends (a worker thread that exits, where the main thread never loaded it): its threads must be gone
+ * by then, or they would be left running code that is no longer mapped, and a later load would meet them. */
+static atomic_int live_envs;
+
+/* Runs on an environment's own thread as it ends: the last one stops the pool (joining its threads). */
+static void env_ended(void *arg) {
+  (void)arg;
+  if (atomic_fetch_sub(&live_envs, 1) == 1) pool_set_threads(1);
+  scratch_release();
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  if (napi_add_env_cleanup_hook(env, env_ended, NULL) == napi_ok) atomic_fetch_add(&live_envs, 1);
   const struct {
     const char *name;
     napi_callback fn;
   } fns[] = {
       {"matmul", js_matmul},
+      {"linear", js_linear},
       {"embeddingForward", js_embedding_forward},
       {"embeddingBackward", js_embedding_backward},
       {"rmsnormForward", js_rmsnorm_forward},
@@ -542,6 +627,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"isa", js_isa},
       {"setIsa", js_set_isa},
       {"peakFlops", js_peak_flops},
+      {"readBandwidth", js_read_bandwidth},
       {"sourceHash", js_source_hash},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -5,6 +5,8 @@
  * weights and products all go through the micro-kernels of matmul.c. The backward recomputes the weights
  * from q and k (softmax uses the saved log-sum-exp) and keeps nothing of size N·ω between calls.
  * q and k arrive rotated by RoPE (a separate op of the contract); ALiBi and the bias are added here.
+ * Decoding (a query or a few per sequence) skips the tiles: each query's scores are dot products with the
+ * keys of its band, read in place, and its output the weighted sum of their values.
  * Not handled: other masks, dropout, grouped keys. */
 #include <math.h>
 #include <string.h>
@@ -245,12 +247,65 @@ static void setup(attn_ctx *x, const swat_attn_shape *s) {
   x->head_pack = s->Tk * round_up(s->Dh, ops->nr) <= HEAD_PACK_MAX;
 }
 
+/* ---- forward of a few queries (decoding) ----------------------------------------------------------- */
+
+/* Queries per sequence up to which the forward reads keys in place instead of packing tiles. */
+#define DECODE_TQ 4
+/* Keys ahead whose rows are prefetched: a head's keys are Dh floats every H·Dh, a stride the cache that the
+ * weights just streamed through does not hold. */
+#define DECODE_AHEAD 8
+
+static void prefetch_row(const float *row, long n) {
+  for (long d = 0; d < n; d += 16) __builtin_prefetch(row + d);
+}
+
+static void decode_head(void *arg, long task, int tid) {
+  (void)tid;
+  const attn_ctx *x = arg;
+  const swat_attn_shape *s = x->s;
+  const swat_isa_ops *ops = cpu_ops();
+  const swat_decode_kernels *dk = swat_decode();
+  const long b = task / s->H, h = task % s->H, Dh = s->Dh;
+  const long band = s->window < 0 ? s->Tk : min_l(s->Tk, s->window);
+  float *p = scratch_get(S_P, (size_t)band), *acc = scratch_get(S_ACC, (size_t)Dh);
+  for (long i = 0; i < s->Tq; i++) {
+    const long lo = key_lo(x, i), hi = key_hi(x, i), n = hi - lo + 1;
+    const float *q = q_row(x, x->q, b, h, i);
+    for (long j = lo; j <= hi; j++) {
+      prefetch_row(kv_row(x, x->k, b, h, j + DECODE_AHEAD), Dh);
+      p[j - lo] = dk->dot(q, kv_row(x, x->k, b, h, j), Dh);
+    }
+    long a, z;
+    row_scores(x, h, i, lo, hi + 1, 0, p, n, &a, &z);
+    float inv = 1.0f, lse = 0.0f;
+    if (!s->softmax) {
+      ops->sigmoid(p, p, n);
+    } else {
+      const float mx = ops->vmax(p, n);
+      for (long c = 0; c < n; c++) p[c] -= mx;
+      ops->vexp(p, p, n);
+      double sum = 0;
+      for (long c = 0; c < n; c++) sum += p[c];
+      inv = (float)(1.0 / sum);
+      lse = mx + (float)log(sum);
+    }
+    memset(acc, 0, (size_t)Dh * sizeof(float));
+    for (long j = lo; j <= hi; j++) {
+      prefetch_row(kv_row(x, x->v, b, h, j + DECODE_AHEAD), Dh);
+      dk->axpy(acc, p[j - lo], kv_row(x, x->v, b, h, j), Dh);
+    }
+    float *o = (float *)q_row(x, x->o, b, h, i);
+    for (long d = 0; d < Dh; d++) o[d] = acc[d] * inv;
+    x->st[(b * s->H + h) * s->Tq + i] = lse;
+  }
+}
+
 void swat_attention_forward(float *out, float *stats, const float *q, const float *k, const float *v,
                             const swat_attn_shape *s) {
   if (s->B == 0 || s->Tq == 0 || s->H == 0) return;
   attn_ctx x = {.q = q, .k = k, .v = v, .o = out, .st = stats};
   setup(&x, s);
-  pool_run(s->B * s->H, forward_head, &x);
+  pool_run(s->B * s->H, s->Tq <= DECODE_TQ ? decode_head : forward_head, &x);
 }
 
 /* ---- backward ------------------------------------------------------------------------------------- */

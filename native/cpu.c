@@ -26,7 +26,8 @@ int cpu_isa_supported(enum swat_isa isa) {
   if (table(isa)->kernel == NULL) return 0; /* not compiled for this architecture */
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if (isa == ISA_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  /* F16C converts f16 weights; every CPU with AVX2 and FMA has it. */
+  if (isa == ISA_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
   if (isa == ISA_AVX512) return __builtin_cpu_supports("avx512f");
 #endif
   return 0;

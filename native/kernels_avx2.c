@@ -186,6 +186,7 @@ const swat_isa_ops swat_ops_avx2 = {
     .nr = NR,
     .kernel = kernel_avx2,
     .kernel_rm = kernel_rm_avx2,
+    .decode = &swat_decode_avx2,
     .vexp = vexp_avx2,
     .vmax = vmax_avx2,
     .sigmoid = sigmoid_avx2,

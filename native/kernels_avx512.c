@@ -158,6 +158,7 @@ const swat_isa_ops swat_ops_avx512 = {
     .nr = NR,
     .kernel = kernel_avx512,
     .kernel_rm = kernel_rm_avx512,
+    .decode = &swat_decode_avx512,
     .vexp = vexp_avx512,
     .vmax = vmax_avx512,
     .sigmoid = sigmoid_avx512,

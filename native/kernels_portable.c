@@ -89,6 +89,7 @@ const swat_isa_ops swat_ops_portable = {
     .nr = NR,
     .kernel = kernel_portable,
     .kernel_rm = kernel_rm_portable,
+    .decode = &swat_decode_portable,
     .vexp = vexp_portable,
     .vmax = vmax_portable,
     .sigmoid = sigmoid_portable,

@@ -115,6 +115,21 @@ void pack_b(float *dst, const float *B, long rsb, long csb, long kc, long n, int
   }
 }
 
+/* pack_b of op(B) = Wᵀ for a weight in any dtype: columns j0 … j0+n−1 of op(B) are rows of W, each
+ * converted to float once (swat_weight_row), then spread down its panel's column. */
+static void pack_b_weight(float *dst, const swat_weight *w, long j0, long k0, long kc, long n, int nr) {
+  float *row = scratch_get(SCR_WEIGHT_ROW, (size_t)kc);
+  const long panels = (n + nr - 1) / nr;
+  for (long p = 0; p < panels; p++) {
+    float *d = dst + p * kc * nr;
+    const long cols = min_l(nr, n - p * nr);
+    for (long c = 0; c < nr; c++) {
+      if (c < cols) swat_weight_row(w, j0 + p * nr + c, k0, kc, row);
+      for (long k = 0; k < kc; k++) d[k * nr + c] = c < cols ? row[k] : 0.0f;
+    }
+  }
+}
+
 void gemm_packed(long m, long n, long kc, const float *ap, const float *bp, float *C, long ldc, int accumulate) {
   const swat_isa_ops *ops = cpu_ops();
   const int mr = ops->mr, nr = ops->nr;
@@ -178,6 +193,7 @@ void gemm_rows(long m, long n, long kc, const float *a, long lda, const float *b
 typedef struct {
   float *C;
   const float *A, *B;
+  const swat_weight *w; /* when set, op(B)(k, j) = W(j, k) in W's dtype (B unused) */
   long M, N, K;
   long rsa, csa, rsb, csb;
   long mc, nc, tiles_n;
@@ -193,7 +209,9 @@ static void pack_b_task(void *arg, long task, int tid) {
   const long groups = (x->N + NC_MAX - 1) / NC_MAX;
   const long p0 = (task / groups) * KC, j0 = (task % groups) * NC_MAX;
   const long kc = min_l(KC, x->K - p0), n = min_l(NC_MAX, x->N - j0);
-  pack_b(x->bp + p0 * x->npad + j0 * kc, x->B + p0 * x->rsb + j0 * x->csb, x->rsb, x->csb, kc, n, cpu_ops()->nr);
+  float *dst = x->bp + p0 * x->npad + j0 * kc;
+  if (x->w) pack_b_weight(dst, x->w, j0, p0, kc, n, cpu_ops()->nr);
+  else pack_b(dst, x->B + p0 * x->rsb + j0 * x->csb, x->rsb, x->csb, kc, n, cpu_ops()->nr);
 }
 
 static void matmul_tile(void *arg, long task, int tid) {
@@ -222,7 +240,8 @@ static void matmul_tile(void *arg, long task, int tid) {
 /* ---- a few rows (decoding one token per sequence): no packing ---------------------------------------- */
 
 /* With M ≤ SMALL_M the product is a matrix-vector product per row, bound by reading B once: packing B
- * would double that traffic, so B is read in place, split by columns between threads. */
+ * would double that traffic, so B is read in place, split by columns between threads. (A layer's layout,
+ * A row-major times a B stored (N, K), goes to swat_linear's kernels instead, up to SWAT_FEW_ROWS rows.) */
 #define SMALL_M 4
 #define SMALL_COLS 64
 
@@ -261,11 +280,51 @@ static void small_task(void *arg, long task, int tid) {
   }
 }
 
+/* The packed GEMM of C (M, N) = or += op(A) · op(B), op(B) from B or, when w is set, from W's rows. */
+static void matmul_packed(matmul_ctx *x) {
+  const swat_isa_ops *ops = cpu_ops();
+  const long M = x->M, N = x->N, K = x->K;
+  /* op(B) is packed once for the whole call (every row tile reuses it), in parallel. */
+  x->npad = round_up(N, ops->nr);
+  x->bp = scratch_get(SCR_PACK_B, (size_t)(x->npad * K));
+  pool_run(((K + KC - 1) / KC) * ((N + NC_MAX - 1) / NC_MAX), pack_b_task, x);
+
+  long mc = round_up(MC_TARGET, ops->mr), nc = NC_MAX;
+  /* Enough tiles that dynamic hand-out can balance the threads (4 per thread), without shrinking tiles
+   * below the size where re-packing A per column tile starts to show. */
+  const long want = 4L * pool_threads();
+  if (pool_threads() > 1) {
+    while (((M + mc - 1) / mc) * ((N + nc - 1) / nc) < want && nc > 4L * ops->nr) nc /= 2;
+    while (((M + mc - 1) / mc) * ((N + nc - 1) / nc) < want && mc > 2L * ops->mr) mc = round_up(mc / 2, ops->mr);
+  }
+  x->mc = mc;
+  x->nc = nc;
+  x->tiles_n = (N + nc - 1) / nc;
+  pool_run(((M + mc - 1) / mc) * x->tiles_n, matmul_tile, x);
+}
+
+void swat_matmul_weight(float *C, const float *A, const swat_weight *w, long M, int accumulate) {
+  const long N = w->rows, K = w->cols;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) memset(C, 0, (size_t)(M * N) * sizeof(float));
+    return;
+  }
+  matmul_ctx x = {.C = C, .A = A, .w = w, .M = M, .N = N, .K = K, .rsa = K, .csa = 1, .accumulate = accumulate};
+  matmul_packed(&x);
+}
+
 void swat_matmul(float *C, const float *A, const float *B, long M, long N, long K, int transA, int transB,
                  int accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate) memset(C, 0, (size_t)(M * N) * sizeof(float));
+    return;
+  }
+  if (M <= SWAT_FEW_ROWS && transB && !transA) {
+    /* A layer's product with a few rows (decoding): B is a weight matrix, read once by the row kernels. */
+    const swat_weight w = {SWAT_F32, B, NULL, N, K};
+    swat_linear(C, A, &w, M, accumulate);
     return;
   }
   if (M <= SMALL_M) {
@@ -278,7 +337,6 @@ void swat_matmul(float *C, const float *A, const float *B, long M, long N, long 
     pool_run((N + SMALL_COLS - 1) / SMALL_COLS, small_task, &x);
     return;
   }
-  const swat_isa_ops *ops = cpu_ops();
   matmul_ctx x = {
       .C = C, .A = A, .B = B, .M = M, .N = N, .K = K,
       /* op(A)(i, k) = A[i·rsa + k·csa], op(B)(k, j) = B[k·rsb + j·csb]. */
@@ -286,21 +344,5 @@ void swat_matmul(float *C, const float *A, const float *B, long M, long N, long 
       .rsb = transB ? 1 : N, .csb = transB ? K : 1,
       .accumulate = accumulate,
   };
-  /* op(B) is packed once for the whole call (every row tile reuses it), in parallel. */
-  x.npad = round_up(N, ops->nr);
-  x.bp = scratch_get(SCR_PACK_B, (size_t)(x.npad * K));
-  pool_run(((K + KC - 1) / KC) * ((N + NC_MAX - 1) / NC_MAX), pack_b_task, &x);
-
-  long mc = round_up(MC_TARGET, ops->mr), nc = NC_MAX;
-  /* Enough tiles that dynamic hand-out can balance the threads (4 per thread), without shrinking tiles
-   * below the size where re-packing A per column tile starts to show. */
-  const long want = 4L * pool_threads();
-  if (pool_threads() > 1) {
-    while (((M + mc - 1) / mc) * ((N + nc - 1) / nc) < want && nc > 4L * ops->nr) nc /= 2;
-    while (((M + mc - 1) / mc) * ((N + nc - 1) / nc) < want && mc > 2L * ops->mr) mc = round_up(mc / 2, ops->mr);
-  }
-  x.mc = mc;
-  x.nc = nc;
-  x.tiles_n = (N + nc - 1) / nc;
-  pool_run(((M + mc - 1) / mc) * x.tiles_n, matmul_tile, &x);
+  matmul_packed(&x);
 }

@@ -1,5 +1,5 @@
-/* Row-wise ops of the layer: embedding gather and scatter-add, RMSNorm, RoPE and SwiGLU, forward and
- * backward side by side. Rows are split into fixed chunks handed to the pool, and every reduction over
+/* Row-wise ops of the layer: the embedding's scatter-add (its lookup, in any weight dtype, is in
+ * linear.c), RMSNorm, RoPE and SwiGLU, forward and backward side by side. Rows are split into fixed chunks handed to the pool, and every reduction over
  * rows (the RMSNorm gain gradient) is summed per chunk and then in chunk order, so results do not depend
  * on the thread count. Not tiled or fused with the matmuls: these ops are a few percent of a step. */
 #include <math.h>
@@ -14,28 +14,7 @@
 static long min_l(long a, long b) { return a < b ? a : b; }
 static long rows_per_chunk(long D) { return D >= GRAIN ? 1 : GRAIN / (D > 0 ? D : 1); }
 
-/* ---- embedding ------------------------------------------------------------------------------------- */
-
-typedef struct {
-  float *out;
-  const float *table;
-  const int32_t *ids;
-  long N, D, rows;
-} embed_ctx;
-
-static void embed_fwd_task(void *arg, long task, int tid) {
-  (void)tid;
-  const embed_ctx *x = arg;
-  const long n1 = min_l(x->N, (task + 1) * x->rows);
-  for (long n = task * x->rows; n < n1; n++) {
-    memcpy(x->out + n * x->D, x->table + (long)x->ids[n] * x->D, (size_t)x->D * sizeof(float));
-  }
-}
-
-void swat_embedding_forward(float *out, const float *table, const int32_t *ids, long N, long D) {
-  embed_ctx x = {out, table, ids, N, D, rows_per_chunk(D)};
-  pool_run(swat_chunks(N, x.rows), embed_fwd_task, &x);
-}
+/* ---- embedding backward ---------------------------------------------------------------------------- */
 
 /* Repeated ids add into the same table row, so threads split the columns, not the rows: each thread
  * owns a column range of every row and adds in id order, the same order as a single thread. */

@@ -32,9 +32,57 @@ typedef void (*swat_kernel_fn)(long kc, const float *ap, const float *bp, float 
 typedef void (*swat_kernel_rm_fn)(long kc, const float *a, long lda, const float *bp, float *c, long ldc,
                                   int accumulate);
 
+/* ---- weights in an inference dtype (src/backend/weight.ts defines each format) -------------------- */
+
+enum swat_dtype { SWAT_F32 = 0, SWAT_BF16 = 1, SWAT_F16 = 2, SWAT_Q8 = 3, SWAT_DTYPES = 4 };
+#define SWAT_Q8_BLOCK 32
+
+/* A matrix (rows, cols), row-major: float, uint16 (bf16 / f16 bits) or int8 values; q8 also has one float
+ * scale per block of SWAT_Q8_BLOCK columns, row after row (ceil(cols / 32) per row). */
+typedef struct {
+  enum swat_dtype dtype;
+  const void *data;
+  const float *scales;
+  long rows, cols;
+} swat_weight;
+
+static inline long swat_q8_blocks(long cols) { return (cols + SWAT_Q8_BLOCK - 1) / SWAT_Q8_BLOCK; }
+
+/* Σ a[k]·b[k] in eight lanes (independent sums the compiler may vectorise) added pairwise: the portable
+ * kernels' dot product, the same sum on every build. */
+static inline float swat_dot8(const float *a, const float *b, long n) {
+  float part[8] = {0};
+  long k = 0;
+  for (; k + 8 <= n; k += 8) {
+    for (int l = 0; l < 8; l++) part[l] += a[k + l] * b[k + l];
+  }
+  for (int l = 0; k < n; k++, l++) part[l] += a[k] * b[k];
+  return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+/* The few-row linear kernel of one dtype: C[i·ldc + j] (= or +=) Σ_k A[i·lda + k] · W(j, k) for i < m and
+ * j in [j0, j1), each row of W read once for all m rows of A. Each element's sum is formed the same way
+ * whatever m, j0, j1 and the thread (so results never depend on batching or the thread count). */
+typedef void (*swat_rows_fn)(const swat_weight *w, long j0, long j1, const float *a, long lda, long m, float *c,
+                             long ldc, int accumulate);
+
+/* The decoding kernels of one ISA (decode_*.c). */
+typedef struct {
+  swat_rows_fn rows[SWAT_DTYPES];
+  /* Σ x[0 … n−1], read as a weight stream is (same loads, same prefetching): what measures the memory's
+   * read bandwidth that decoding is held to. */
+  float (*stream_sum)(const float *x, long n);
+  /* Σ a[k]·b[k] over n floats, and y[0 … n) += alpha · x[0 … n): a decoding query against one key, and
+   * one value into its output. */
+  float (*dot)(const float *a, const float *b, long n);
+  void (*axpy)(float *y, float alpha, const float *x, long n);
+} swat_decode_kernels;
+
 typedef struct {
   enum swat_isa isa;
   const char *name;
+  /* Decoding kernels; NULL (the WebAssembly SIMD level) falls back to the portable ones. */
+  const swat_decode_kernels *decode;
   int mr, nr;
   swat_kernel_fn kernel;
   swat_kernel_rm_fn kernel_rm;
@@ -77,7 +125,9 @@ double swat_peak_flops(double seconds, int threads);
 enum {
   SCR_PACK_A = 0, SCR_PACK_B, SCR_EDGE, SCR_PACK_TAIL, /* matmul.c */
   SCR_ROW,                                              /* one row of exponent arguments: norm.c, loss.c */
-  SCR_ATT0 = 6                            /* attention.c uses SCR_ATT0 … SCR_ATT0 + 15 */
+  SCR_WEIGHT_ROW,                                       /* one row of a weight as floats: matmul.c, linear.c */
+  SCR_ATT0 = 6,                           /* attention.c uses SCR_ATT0 … SCR_ATT0 + 15 */
+  SCR_WEIGHT_TILE = 22                    /* a few weight rows as floats: decode_*.c */
 };
 float *scratch_get(int slot, size_t n);
 /* Frees the calling thread's scratch (a worker does so when the pool is resized). */
@@ -90,6 +140,8 @@ _Noreturn void swat_out_of_memory(size_t bytes);
 
 void swat_matmul(float *C, const float *A, const float *B, long M, long N, long K, int transA, int transB,
                  int accumulate);
+/* C (M, w.rows) = or += A · Wᵀ through the packed GEMM, W converted to float while it is packed. */
+void swat_matmul_weight(float *C, const float *A, const swat_weight *w, long M, int accumulate);
 /* Packing helpers, shared with attention.c. A(i, k) = A[i·rsa + k·csa]: m rows starting at A, kc columns;
  * writes ceil(m/mr) panels of kc·mr floats, rows past m zero. B(k, j) = B[k·rsb + j·csb]: kc rows, n
  * columns; writes ceil(n/nr) panels of kc·nr floats, columns past n zero. */
@@ -117,9 +169,29 @@ void swat_attention_forward(float *out, float *stats, const float *q, const floa
 void swat_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                              const float *v, const float *out, const float *stats, const swat_attn_shape *s);
 
+/* ---- linear.c: layers with weights in an inference dtype -------------------------------------------- */
+
+/* At most this many rows of A take the few-row kernels (each weight read once from memory for all of them);
+ * more take the packed GEMM of matmul.c, packing W converted to float. */
+#define SWAT_FEW_ROWS 16
+
+/* C (M, w.rows) = or += A (M, w.cols) · Wᵀ. */
+void swat_linear(float *C, const float *A, const swat_weight *w, long M, int accumulate);
+/* out (N, w.cols) = rows ids[n] of w, as floats. */
+void swat_embedding_forward(float *out, const swat_weight *table, const int32_t *ids, long N);
+/* Values [c0, c0 + n) of row r of w as floats (dequantized). */
+void swat_weight_row(const swat_weight *w, long r, long c0, long n, float *out);
+/* The decoding kernels: portable (decode_portable.c; what an ISA without its own falls back to), and per ISA
+ * (decode_avx2.c, decode_avx512.c). */
+extern const swat_decode_kernels swat_decode_portable, swat_decode_avx2, swat_decode_avx512;
+/* The active ISA's decoding kernels (the portable ones where it has none). */
+const swat_decode_kernels *swat_decode(void);
+/* GB/s of reading n floats at x (a buffer much larger than the caches) with stream_sum on every pool
+ * thread, the fastest of `passes` passes. */
+double swat_read_bandwidth(const float *x, long n, int passes);
+
 /* ---- norm.c ----------------------------------------------------------------------------------------- */
 
-void swat_embedding_forward(float *out, const float *table, const int32_t *ids, long N, long D);
 void swat_embedding_backward(float *dtable, const float *dout, const int32_t *ids, long N, long D);
 void swat_rmsnorm_forward(float *out, float *rstd, const float *x, const float *g, long N, long D, double eps);
 void swat_rmsnorm_backward(float *dx, float *dg, const float *dout, const float *x, const float *g, const float *rstd,

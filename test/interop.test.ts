@@ -222,7 +222,7 @@ describe('swat export', () => {
 
   it('refuses bad arguments in one line before reading the model', () => {
     fails(`--out ${model} is the model directory itself: export writes a new directory`, 'export', '--model', model, '--out', model);
-    fails("--dtype must be one of f32, f16, bf16, got 'f8'", 'export', '--model', model, '--out', join(root, 'x'), '--dtype', 'f8');
+    fails("--dtype must be one of f32, f16, bf16, q8, got 'f8'", 'export', '--model', model, '--out', join(root, 'x'), '--dtype', 'f8');
     fails("--max-shard-size must be a size such as 5GB, 500MB, 2GiB or a number of bytes, got '5 parsecs'", 'export', '--model', model, '--out', join(root, 'x'), '--max-shard-size', '5 parsecs');
     fails('swat export: --model is required (see swat export --help)', 'export', '--out', join(root, 'x'));
     const file = join(root, 'a-file');

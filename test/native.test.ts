@@ -8,9 +8,11 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 
 import { selectBackend } from '../src/backend/index.js';
 import { NativeBackend, nativeAddon, nativeUnavailableReason } from '../src/backend/native.js';
+import { f32Weight } from '../src/backend/weight.js';
 import { InputError } from '../src/errors.js';
 import { compiledBackendSuite } from './support/backend-suite.js';
 
@@ -33,6 +35,36 @@ function nat(): NativeBackend {
 }
 
 compiledBackendSuite('native backend', nat, () => (unavailable === null ? nat().isaLevels() : ['portable']), false);
+
+describe('native backend: worker threads', () => {
+  it('workers that loaded the addon and computed on its thread pool can end, and the main thread computes after them', () => {
+    // In a fresh process whose main thread loads the addon only after the workers have ended (Node then
+    // unloads it with each worker): the pool's threads must not outlive the addon.
+    const native = new URL('../src/backend/native.js', import.meta.url).href;
+    const product = `const be = new NativeBackend({ threads: 2 });
+      const a = new Float32Array(64 * 64).fill(1), c = new Float32Array(64 * 64);
+      be.matmul(c, a, a, 64, 64, 64, false, false, false);`;
+    const worker = `(async () => {
+      const { NativeBackend } = await import(${JSON.stringify(native)});
+      ${product}
+      (await import('node:worker_threads')).parentPort.postMessage(c[4095]);
+    })();`;
+    const script = `import { Worker } from 'node:worker_threads';
+      const sums = [];
+      for (let i = 0; i < 3; i++) {
+        const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+        w.on('message', (x) => sums.push(x));
+        await new Promise((resolve, reject) => { w.on('exit', resolve); w.on('error', reject); });
+      }
+      const { NativeBackend } = await import(${JSON.stringify(native)});
+      ${product}
+      console.log([...sums, c[4095]].join(' '));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.signal, null, `the process died or hung (signal ${r.signal}); stderr: ${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '64 64 64 64');
+  });
+});
 
 describe('native backend: selection and controls', () => {
   it('selectBackend picks native by default and by name, reference by name, and rejects unknown names', () => {
@@ -98,7 +130,7 @@ describe('native backend: argument checks throw instead of crashing', () => {
     assert.throws(() => be.attentionForward(buf, buf, buf, buf, buf, s), oneLine(/Tq = 4/));
     assert.throws(() => be.attentionForward(buf, buf, buf, buf, buf, { ...s, Tq: 3, window: 0 }), oneLine(/window = 0/));
     assert.throws(() => be.crossEntropyForward(buf, buf, Int32Array.of(4), 1, 4), oneLine(/targets\[0\] = 4/));
-    assert.throws(() => be.embeddingForward(buf, new Float32Array(6), Int32Array.of(0, 2), 2, 3), oneLine(/ids\[1\] = 2/));
+    assert.throws(() => be.embeddingForward(buf, f32Weight(new Float32Array(6), 2, 3), Int32Array.of(0, 2), 2), oneLine(/ids\[1\] = 2/));
     assert.throws(() => be.rope(buf, 1, 1, 1, 3, 0, 10000, false), oneLine(/Dh = 3/));
     assert.throws(() => be.matmul(buf, buf, buf, 1.5, 1, 1, false, false, false), oneLine(/M = 1\.5/));
   });

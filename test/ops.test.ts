@@ -83,7 +83,7 @@ describe('op table', () => {
 
   it('covers every op and the required edge shapes', () => {
     const ops = new Set(OP_CASES.map((c) => c.op));
-    const every: OpName[] = ['matmul', 'embedding', 'rmsnorm', 'rope', 'attention', 'swiglu', 'crossEntropy',
+    const every: OpName[] = ['matmul', 'linear', 'embedding', 'rmsnorm', 'rope', 'attention', 'swiglu', 'crossEntropy',
       'add', 'scale', 'sumSquares', 'adamw'];
     for (const op of every) assert.ok(ops.has(op), `no case for ${op}`);
     const names = OP_CASES.map((c) => c.name).join('\n');

@@ -11,10 +11,9 @@ import { FormatError, InputError } from '../src/errors.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
-  f32BitsToBf16,
-  f32BitsToF16,
   type F32Tensor,
 } from '../src/io/safetensors.js';
+import { f32BitsToBf16, f32BitsToF16 } from '../src/half.js';
 import { readSafetensorsFile, writeSafetensorsFile } from '../src/io/files.js';
 
 const FILE = 'model.safetensors';
@@ -288,11 +287,11 @@ describe('decodeSafetensors errors', () => {
   it('unknown or missing dtype', () => {
     assert.equal(
       decodeError(fileWith({ w: f32('I32', [2], [0, 8]) }, w8)),
-      `${FILE}: tensor "w": unknown dtype "I32" (expected F32, F16, BF16 or F64)`,
+      `${FILE}: tensor "w": unknown dtype "I32" (expected F32, F16, BF16, F64 or I8)`,
     );
     assert.equal(
       decodeError(fileWith({ w: { shape: [2], data_offsets: [0, 8] } }, w8)),
-      `${FILE}: tensor "w": unknown dtype nothing (expected F32, F16, BF16 or F64)`,
+      `${FILE}: tensor "w": unknown dtype nothing (expected F32, F16, BF16, F64 or I8)`,
     );
   });
 

@@ -19,6 +19,7 @@ import { selectBackend } from '../src/backend/index.js';
 import type { WasmBackend } from '../src/backend/wasm/backend.js';
 import { bestSimd } from '../src/backend/wasm/modules.js';
 import { createWasmBackend, wasmUnavailableReason } from '../src/backend/wasm/node.js';
+import { f32Weight } from '../src/backend/weight.js';
 import { InputError, SwatError } from '../src/errors.js';
 import { compiledBackendSuite } from './support/backend-suite.js';
 import { ok } from './support/cli.js';
@@ -161,7 +162,7 @@ describe('wasm backend: argument checks throw instead of touching other buffers'
     assert.throws(() => be().attentionForward(buf, buf, buf, buf, buf, s), oneLine(/Tq = 4, expected at most Tk \(3\)/));
     assert.throws(() => be().attentionForward(buf, buf, buf, buf, buf, { ...s, Tq: 3, window: 0 }), oneLine(/window = 0/));
     assert.throws(() => be().crossEntropyForward(buf, buf, Int32Array.of(4), 1, 4), oneLine(/^wasm\.crossEntropyForward: targets\[0\] = 4 is outside \[-1, 4\)$/));
-    assert.throws(() => be().embeddingForward(buf, be().alloc(6), Int32Array.of(0, 2), 2, 3), oneLine(/^wasm\.embeddingForward: ids\[1\] = 2 is outside the table's 2 rows$/));
+    assert.throws(() => be().embeddingForward(buf, f32Weight(be().alloc(6), 2, 3), Int32Array.of(0, 2), 2), oneLine(/^wasm\.embeddingForward: ids\[1\] = 2 is outside the table's 2 rows$/));
     assert.throws(() => be().rope(buf, 1, 1, 1, 3, 0, 10000, false), oneLine(/Dh = 3, expected an even head width/));
     assert.throws(() => be().matmul(buf, buf, buf, 1.5, 1, 1, false, false, false), oneLine(/^wasm\.matmul: M = 1\.5, expected an integer >= 0$/));
     assert.throws(() => be().matmul(buf, buf, buf, 2 ** 31, 0, 1, false, false, false), oneLine(/M = 2147483648, expected at most 2147483647/));

@@ -26,8 +26,8 @@ export const VARIANTS = [
 
 /** The shared kernels, then the WebAssembly runtime, its SIMD kernels and its exports. */
 const SOURCES = [
-  'native/attention.c', 'native/cpu.c', 'native/kernels_portable.c', 'native/loss.c', 'native/matmul.c',
-  'native/norm.c', 'native/optim.c', 'native/pool_common.c',
+  'native/attention.c', 'native/cpu.c', 'native/decode_portable.c', 'native/kernels_portable.c', 'native/linear.c',
+  'native/loss.c', 'native/matmul.c', 'native/norm.c', 'native/optim.c', 'native/pool_common.c',
   'native/wasm/exports.c', 'native/wasm/kernels_simd128.c', 'native/wasm/runtime.c',
 ];
 

@@ -12,8 +12,18 @@ EXPORT("matmul") void wasm_matmul(float *C, const float *A, const float *B, long
   swat_matmul(C, A, B, M, N, K, transA, transB, accumulate);
 }
 
-EXPORT("embeddingForward") void wasm_embedding_forward(float *out, const float *table, const int32_t *ids, long N, long D) {
-  swat_embedding_forward(out, table, ids, N, D);
+/* A weight as five arguments: values, q8 scales (0 when none), dtype, rows, cols (the addon's order). */
+#define WEIGHT_PARAMS const void *data, const float *scales, int dtype, long rows, long cols
+#define WEIGHT {(enum swat_dtype)dtype, data, scales, rows, cols}
+
+EXPORT("linear") void wasm_linear(float *C, const float *A, WEIGHT_PARAMS, long M, int accumulate) {
+  const swat_weight w = WEIGHT;
+  swat_linear(C, A, &w, M, accumulate);
+}
+
+EXPORT("embeddingForward") void wasm_embedding_forward(float *out, WEIGHT_PARAMS, const int32_t *ids, long N) {
+  const swat_weight w = WEIGHT;
+  swat_embedding_forward(out, &w, ids, N);
 }
 
 EXPORT("embeddingBackward") void wasm_embedding_backward(float *dtable, const float *dout, const int32_t *ids, long N,
@@ -94,6 +104,11 @@ EXPORT("isaName") const char *wasm_isa_name(int isa) { return cpu_isa_name((enum
 EXPORT("isa") int wasm_isa(void) { return (int)cpu_ops()->isa; }
 
 EXPORT("setIsa") void wasm_set_isa(int isa) { cpu_set_isa((enum swat_isa)isa); }
+
+/* GB/s of the fastest of `passes` reads of n floats at x on every thread. */
+EXPORT("readBandwidth") double wasm_read_bandwidth(const float *x, long n, int passes) {
+  return swat_read_bandwidth(x, n, passes);
+}
 
 /* GFLOP/s of the active kernels' multiply-add loop on `threads` threads (the host has started them). */
 EXPORT("peakFlops") double wasm_peak_flops(double seconds, int threads) { return swat_peak_flops(seconds, threads); }

@@ -23,6 +23,6 @@ scope.onmessage = (first) => {
   };
   void hostEngine(port, async () => {
     const backend = await createBrowserWasmBackend(init.wasm);
-    return openModel(memoryDir(init.name, new Map(Object.entries(init.files))), backend);
+    return openModel(memoryDir(init.name, new Map(Object.entries(init.files))), backend, { dtype: init.dtype });
   }, init.engine);
 };

@@ -6,6 +6,7 @@
 //
 // Nothing here imports Node: a page's bundle pulls in only host-neutral modules.
 
+import { type WeightDtype, parseWeightDtype } from '../backend/weight.js';
 import { type ByteSource, memoryDir } from '../io/bytes.js';
 import type { EngineOptions } from '../infer/engine.js';
 import { readModelConfigFrom } from '../model/files.js';
@@ -24,6 +25,8 @@ export interface BrowserLoadOptions {
   /** Where the wasm backend's modules (a folder URL ending in '/') and its thread workers' script are
    *  served; threads when the page is cross-origin isolated (default: the cores the browser reports). */
   wasm: { modules: string | URL; worker: string | URL; threads?: number };
+  /** The weights' dtype while computing: 'f32' (default), 'bf16', 'f16' or 'q8' (as load's). */
+  dtype?: WeightDtype;
   /** Streams computed together; more requests wait (default 16). */
   maxStreams?: number;
   /** Prompt tokens read per engine step (default 64). */
@@ -54,7 +57,7 @@ export async function loadFromFiles(files: Iterable<[string, FileContents]> | Re
   if (options.maxStreams !== undefined) engine.maxStreams = options.maxStreams;
   if (options.prefillChunk !== undefined) engine.prefillChunk = options.prefillChunk;
   const init: BrowserWorkerInit = {
-    name, files: Object.fromEntries(bytes), engine,
+    name, files: Object.fromEntries(bytes), engine, dtype: parseWeightDtype(options.dtype ?? 'f32', 'dtype'),
     wasm: { modules: String(options.wasm.modules), worker: String(options.wasm.worker), ...(options.wasm.threads !== undefined ? { threads: options.wasm.threads } : {}) },
   };
   const page = globalThis as unknown as PageGlobals;

@@ -1,6 +1,7 @@
 // The messages between a TextModel and the engine host that owns the model (a worker thread, a Web Worker,
 // or the caller's own thread). Plain data only: they cross threads by structured clone.
 
+import type { WeightDtype } from '../backend/weight.js';
 import type { EngineEvent, EngineOptions } from '../infer/engine.js';
 import type { StreamOptions } from '../infer/stream.js';
 
@@ -9,6 +10,7 @@ export interface WorkerInit {
   dir: string;
   backend: string | undefined;
   threads: number | undefined;
+  dtype: WeightDtype;
   engine: Partial<EngineOptions>;
 }
 
@@ -20,6 +22,7 @@ export interface BrowserWorkerInit {
   files: Record<string, Uint8Array>;
   /** The wasm modules' folder URL (ending in '/') and the URL of its thread workers' script. */
   wasm: { modules: string; worker: string; threads?: number };
+  dtype: WeightDtype;
   engine: Partial<EngineOptions>;
 }
 

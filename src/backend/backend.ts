@@ -9,8 +9,12 @@
 // - Outputs never alias inputs unless the method says so.
 // - Backends compute in Float32Array. The reference backend also accepts Float64Array (see `dtype`), which
 //   the finite-difference gradient checks use; other backends may reject it.
+// - Weight matrices that inference reads (`linear`, `embeddingForward`) are `Weight`s: stored in f32, bf16,
+//   f16 or the 8-bit block format q8 (weight.ts defines each format), always computed on with float32 (or
+//   better) sums. Training keeps f32 parameters and differentiates through `matmul`.
 
 import type { Floats } from '../tensor.js';
+import type { Weight, WeightDtype } from './weight.js';
 
 export type AttentionActivation = 'sigmoid' | 'softmax';
 
@@ -71,8 +75,15 @@ export interface Backend {
     transA: boolean, transB: boolean, accumulate: boolean,
   ): void;
 
-  /** out (N, D) = table[ids[n]] (writes). ids are checked against the table's rows by the caller. */
-  embeddingForward(out: Floats, table: Floats, ids: Int32Array, N: number, D: number): void;
+  /** A zero-filled weight matrix (rows, cols) of `dtype` in this backend's memory (weight.ts: layouts). */
+  allocWeight(dtype: WeightDtype, rows: number, cols: number): Weight;
+
+  /** A linear layer: C (M, W.rows) = A (M, W.cols) · Wᵀ, or C += … when `accumulate`, W read in its dtype.
+   *  Decoding (M of one or a few rows) is a pass over W, so its speed is the memory's read bandwidth. */
+  linear(C: Floats, A: Floats, W: Weight, M: number, accumulate: boolean): void;
+
+  /** out (N, W.cols) = row ids[n] of the table W, as floats (writes). ids are checked against W.rows. */
+  embeddingForward(out: Floats, table: Weight, ids: Int32Array, N: number): void;
   /** dTable[ids[n]] += dOut[n] (adds; repeated ids accumulate). */
   embeddingBackward(dTable: Floats, dOut: Floats, ids: Int32Array, N: number, D: number): void;
 

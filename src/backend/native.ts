@@ -14,6 +14,7 @@ import type { AdamWHyper, AttentionShape, Backend, MemoryLimit } from './backend
 import { attentionMode, float32 } from './checks.js';
 import { InputError } from '../errors.js';
 import type { Floats } from '../tensor.js';
+import { DTYPE_CODES, PLAIN_ARRAYS, type Weight, type WeightDtype, allocWeightWith } from './weight.js';
 
 export const ISA_LEVELS = ['portable', 'avx2', 'avx512'] as const;
 export type IsaLevel = (typeof ISA_LEVELS)[number];
@@ -22,7 +23,8 @@ export type IsaLevel = (typeof ISA_LEVELS)[number];
 export interface NativeAddon {
   matmul(C: Float32Array, A: Float32Array, B: Float32Array, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
-  embeddingForward(out: Float32Array, table: Float32Array, ids: Int32Array, N: number, D: number): void;
+  linear(C: Float32Array, A: Float32Array, ...args: [...weight: WeightArgs, M: number, accumulate: boolean]): void;
+  embeddingForward(out: Float32Array, ...args: [...table: WeightArgs, ids: Int32Array, N: number]): void;
   embeddingBackward(dTable: Float32Array, dOut: Float32Array, ids: Int32Array, N: number, D: number): void;
   rmsnormForward(out: Float32Array, rstd: Float32Array, x: Float32Array, g: Float32Array, N: number, D: number, eps: number): void;
   rmsnormBackward(dx: Float32Array, dg: Float32Array, dOut: Float32Array, x: Float32Array, g: Float32Array,
@@ -47,9 +49,13 @@ export interface NativeAddon {
   isa(): string;
   setIsa(name: string): string;
   peakFlops(seconds: number, threads: number): number;
+  readBandwidth(x: Float32Array, passes: number): number;
   /** SHA-256 of the sources the addon was compiled from (native/source-hash.mjs). */
   sourceHash(): string;
 }
+
+/** A weight as the addon takes it: values, q8 scales (or null), dtype code (DTYPE_CODES), rows, cols. */
+type WeightArgs = [data: Float32Array | Uint16Array | Int8Array, scales: Float32Array | null, dtype: number, rows: number, cols: number];
 
 /** B, Tq, Tk, kvStride, H, Dh, window (−1 = none), softmax, slopes, bias. */
 type AttentionArgs = [number, number, number, number, number, number, number, boolean, Float32Array, number];
@@ -161,6 +167,12 @@ export class NativeBackend implements Backend {
     return this.addon.peakFlops(seconds, threads);
   }
 
+  /** Measured read bandwidth of the pool's threads streaming `x` (make it much larger than the caches) as
+   *  the decoding kernels stream weights: GB/s, the fastest of `passes` passes. */
+  readBandwidth(x: Float32Array, passes: number): number {
+    return this.addon.readBandwidth(x, passes);
+  }
+
   get memoryLimit(): MemoryLimit {
     return { bytes: totalmem(), what: "this machine's memory" };
   }
@@ -173,8 +185,16 @@ export class NativeBackend implements Backend {
     this.addon.matmul(f32('matmul', C), f32('matmul', A), f32('matmul', B), M, N, K, transA, transB, accumulate);
   }
 
-  embeddingForward(out: Floats, table: Floats, ids: Int32Array, N: number, D: number): void {
-    this.addon.embeddingForward(f32('embeddingForward', out), f32('embeddingForward', table), ids, N, D);
+  allocWeight(dtype: WeightDtype, rows: number, cols: number): Weight {
+    return allocWeightWith(PLAIN_ARRAYS, dtype, rows, cols);
+  }
+
+  linear(C: Floats, A: Floats, W: Weight, M: number, accumulate: boolean): void {
+    this.addon.linear(f32('linear', C), f32('linear', A), ...weightArgs('linear', W), M, accumulate);
+  }
+
+  embeddingForward(out: Floats, table: Weight, ids: Int32Array, N: number): void {
+    this.addon.embeddingForward(f32('embeddingForward', out), ...weightArgs('embeddingForward', table), ids, N);
   }
 
   embeddingBackward(dTable: Floats, dOut: Floats, ids: Int32Array, N: number, D: number): void {
@@ -251,6 +271,11 @@ export class NativeBackend implements Backend {
 
 function f32(op: string, x: Floats): Float32Array {
   return float32('native', op, x);
+}
+
+function weightArgs(op: string, w: Weight): WeightArgs {
+  const data = w.dtype === 'f32' ? f32(op, w.data as Floats) : (w.data as Uint16Array | Int8Array);
+  return [data, w.scales, DTYPE_CODES[w.dtype], w.rows, w.cols];
 }
 
 function attentionArgs(op: string, s: AttentionShape): AttentionArgs {

@@ -10,6 +10,7 @@ import { totalmem } from 'node:os';
 import type { AdamWHyper, AttentionShape, Backend, MemoryLimit } from './backend.js';
 import { InputError } from '../errors.js';
 import type { Floats } from '../tensor.js';
+import { PLAIN_ARRAYS, type Weight, type WeightDtype, allocWeightWith, decodeRow } from './weight.js';
 
 export class ReferenceBackend implements Backend {
   readonly name = 'reference';
@@ -39,11 +40,32 @@ export class ReferenceBackend implements Backend {
     else matmulRows(C, A, B, M, N, K, transA, accumulate);
   }
 
-  embeddingForward(out: Floats, table: Floats, ids: Int32Array, N: number, D: number): void {
-    for (let n = 0; n < N; n++) {
-      const src = ids[n]! * D;
-      for (let d = 0; d < D; d++) out[n * D + d] = table[src + d]!;
+  allocWeight(dtype: WeightDtype, rows: number, cols: number): Weight {
+    // f32 weights in this backend's float type, so the float64 gradient checks see exact parameters.
+    return dtype === 'f32' ? { dtype, rows, cols, data: this.alloc(rows * cols), scales: null } : allocWeightWith(PLAIN_ARRAYS, dtype, rows, cols);
+  }
+
+  linear(C: Floats, A: Floats, W: Weight, M: number, accumulate: boolean): void {
+    const { rows: N, cols: K } = W;
+    if (W.dtype === 'f32') {
+      matmulDot(C, A, W.data as Floats, M, N, K, false, accumulate);
+      return;
     }
+    // Each row of W decoded once (weight.ts defines the values), then its dot product with every row of A.
+    const w = new Float64Array(K);
+    for (let j = 0; j < N; j++) {
+      decodeRow(W, j, w);
+      for (let i = 0; i < M; i++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += A[i * K + k]! * w[k]!;
+        C[i * N + j] = accumulate ? C[i * N + j]! + sum : sum;
+      }
+    }
+  }
+
+  embeddingForward(out: Floats, table: Weight, ids: Int32Array, N: number): void {
+    const D = table.cols;
+    for (let n = 0; n < N; n++) decodeRow(table, ids[n]!, out.subarray(n * D, (n + 1) * D));
   }
 
   embeddingBackward(dTable: Floats, dOut: Floats, ids: Int32Array, N: number, D: number): void {

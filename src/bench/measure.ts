@@ -33,11 +33,13 @@ export interface ThreadedBackend extends Backend {
   setThreads(n: number): void;
   /** Measured fp32 FMA throughput of `threads` threads over about `seconds`, in GFLOP/s. */
   peakFlops(seconds: number, threads: number): number;
+  /** Measured read bandwidth of streaming `x` on every thread, GB/s (fastest of `passes`). */
+  readBandwidth(x: Float32Array, passes: number): number;
 }
 
 export function isThreaded(b: Backend): b is ThreadedBackend {
   const t = b as Partial<ThreadedBackend>;
-  return typeof t.setThreads === 'function' && typeof t.peakFlops === 'function';
+  return typeof t.setThreads === 'function' && typeof t.peakFlops === 'function' && typeof t.readBandwidth === 'function';
 }
 
 /** Wraps a backend so every op call is timed; `report()` gives seconds per op name since `reset()`. */

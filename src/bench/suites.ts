@@ -7,11 +7,7 @@ import type { AttentionShape, Backend } from '../backend/backend.js';
 import { NativeBackend, nativeUnavailableReason } from '../backend/native.js';
 import { ReferenceBackend } from '../backend/reference.js';
 import type { SwatConfig } from '../config.js';
-import { prefill } from '../infer/generate.js';
-import { KvCache } from '../model/cache.js';
-import { SwatModel } from '../model/model.js';
-import { Rng } from '../random.js';
-import { type ThreadedBackend, fillRandom, isThreaded, measure, profiled, residentBytes } from './measure.js';
+import { type ThreadedBackend, fillRandom, isThreaded, measure, profiled } from './measure.js';
 import { type PytorchTrainResult, pytorchTrainBaseline } from './pytorch.js';
 import { type AnchorOptions, anchorConfig, randomTrainingStep, secondsPerStep } from './train-step.js';
 
@@ -289,55 +285,3 @@ export function benchTrainAgainstPytorch(be: Backend, a: AnchorOptions, steps: n
   return { ...best!, pytorch: baseline, pytorch_unavailable: null, vs_pytorch: best!.tokens_per_s / baseline!.tokens_per_s, rounds };
 }
 
-export interface DecodeRow {
-  position: number;
-  tokens_per_s: number;
-  ms_per_token: number;
-  best_ms_per_token: number;
-  cache_bytes: number;
-  rss_bytes: number;
-}
-
-/** Decoding the anchor model at several positions: one cache per position, prefilled there in chunks (RSS is
- *  read after each prefill, in increasing order), then single-token decode steps timed round-robin across
- *  the positions, so slow drifts of a shared machine's load hit every position alike. For a windowed model
- *  time and memory per token must not depend on the position. */
-export function benchDecode(be: Backend, a: AnchorOptions, positions: number[], tokens = 256, onProgress: (p: number) => void = () => {}): { rows: DecodeRow[]; flatness: number; best_flatness: number } {
-  const config = anchorConfig(a);
-  const model = SwatModel.create(config, be, 0);
-  const rng = new Rng(2);
-  const chunk = 512;
-  const id = new Int32Array(1);
-  const step = (cache: KvCache) => {
-    id[0] = rng.int(a.vocabSize);
-    const t0 = performance.now();
-    model.forwardCached(id, 1, cache, 'last');
-    return performance.now() - t0;
-  };
-  // Warm-up on a throwaway cache: JIT, scratch buffers of a prefill chunk and of a decode step all exist
-  // before anything is measured.
-  const warm = new KvCache(config, be);
-  prefill(model, warm, Array.from({ length: chunk }, () => rng.int(a.vocabSize)), chunk);
-  for (let i = 0; i < tokens; i++) step(warm);
-  const sorted = [...positions].sort((x, y) => x - y);
-  const streams = sorted.map((position) => {
-    const cache = new KvCache(config, be);
-    while (cache.position < position) {
-      const n = Math.min(chunk, position - cache.position);
-      prefill(model, cache, Array.from({ length: n }, () => rng.int(a.vocabSize)), chunk);
-      onProgress(cache.position);
-    }
-    return { position, cache, rss: residentBytes(), times: [] as number[] };
-  });
-  const round = 16;
-  for (let done = 0; done < tokens; done += round) for (const s of streams) for (let i = 0; i < round; i++) s.times.push(step(s.cache));
-  const rows = streams.map((s) => {
-    // The median and the fastest token: the other work of a shared machine only ever adds time.
-    s.times.sort((x, y) => x - y);
-    const ms = s.times[Math.floor(s.times.length / 2)]!;
-    return { position: s.position, tokens_per_s: 1000 / ms, ms_per_token: ms, best_ms_per_token: s.times[0]!, cache_bytes: s.cache.bytes, rss_bytes: s.rss };
-  });
-  const first = rows[0]!;
-  const last = rows[rows.length - 1]!;
-  return { rows, flatness: last.ms_per_token / first.ms_per_token, best_flatness: last.best_ms_per_token / first.best_ms_per_token };
-}

@@ -6,9 +6,11 @@
 // relative to the start of that buffer. Tensors are laid out in the order given, back to back.
 //
 // Writes F32 (SWAT.md §2: weights are stored as F32), or F16 / BF16 rounded to nearest even, refusing a value
-// that the narrower type cannot hold (it would be written as infinity). Reads F32, F16, BF16 and F64 as float values,
-// from memory (decodeSafetensors) or from a file header first and then tensor by tensor into the caller's
-// buffers (SafetensorsReader, from any ByteSource: a file on disk through io/files.ts, or bytes a page was
+// that the narrower type cannot hold (it would be written as infinity); tensors already encoded (a weight
+// kept in bf16, f16 or q8 for inference: its bits, int8 values and scales) are written as they are. Reads
+// F32, F16, BF16, F64 and I8 as float values, from memory (decodeSafetensors) or from a file header first
+// and then tensor by tensor, or a range of one, into the caller's buffers, or a tensor's stored bytes as
+// they are (SafetensorsReader, from any ByteSource: a file on disk through io/files.ts, or bytes a page was
 // given). Every header field is checked against the file's size before any tensor is
 // built — the header's length and JSON bounded, sizes computed overflow-safely — so a damaged, cut-short or
 // hostile file is a one-line FormatError naming the file, never a wrong tensor, a RangeError or a huge
@@ -17,11 +19,12 @@
 
 import { FormatError, InputError, showJson } from '../errors.js';
 import { type Floats, firstNonFinite } from '../tensor.js';
+import { HALF_EXPONENT, HALF_MAX, f16Table, f32BitsToBf16, f32BitsToF16 } from '../half.js';
 import { type ByteSource, readExactly } from './bytes.js';
 import { parseJson } from './json.js';
 import { MAX_ARRAY_ELEMENTS, checkedProduct } from './sizes.js';
 
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I8';
 /** The dtypes a file can be written in. */
 export type WritableDtype = 'F32' | 'F16' | 'BF16';
 
@@ -29,6 +32,13 @@ export type WritableDtype = 'F32' | 'F16' | 'BF16';
 export interface F32Tensor {
   data: Float32Array;
   shape: readonly number[];
+}
+
+/** A tensor to write as it is stored: its dtype and its little-endian bytes. */
+export interface EncodedTensor {
+  dtype: SafetensorsDtype;
+  shape: readonly number[];
+  bytes: Uint8Array;
 }
 
 /** A tensor read back; `dtype` is what the file stored, `data` is always F32. */
@@ -44,26 +54,26 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
-export type TensorSet = Map<string, F32Tensor> | Record<string, F32Tensor>;
+export type TensorSet = Map<string, F32Tensor | EncodedTensor> | Record<string, F32Tensor | EncodedTensor>;
 
 const METADATA_KEY = '__metadata__';
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I8: 1 };
 // Typed arrays use the host byte order; the format is little-endian. Only big-endian hosts take the slow path.
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // ---------------------------------------------------------------------------------------------- writing
 
-/** Encodes `tensors` (in insertion order) as a safetensors file of `dtype` (default F32). */
+/** Encodes `tensors` (in insertion order) as a safetensors file: F32 tensors in `dtype` (default F32),
+ *  encoded ones in their own. */
 export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, string>, dtype: WritableDtype = 'F32'): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
-  const width = DTYPE_BYTES[dtype];
   const headerParts: string[] = [];
   if (metadata !== undefined) headerParts.push(`${JSON.stringify(METADATA_KEY)}:${metadataJson(metadata)}`);
   let offset = 0;
   for (const [name, t] of entries) {
     checkWritable(name, t);
-    const end = offset + t.data.length * width;
-    const info = { dtype, shape: [...t.shape], data_offsets: [offset, end] };
+    const end = offset + tensorBytes(t, dtype);
+    const info = { dtype: 'bytes' in t ? t.dtype : dtype, shape: [...t.shape], data_offsets: [offset, end] };
     headerParts.push(`${JSON.stringify(name)}:${JSON.stringify(info)}`);
     offset = end;
   }
@@ -76,11 +86,17 @@ export function encodeSafetensors(tensors: TensorSet, metadata?: Record<string, 
   out.set(header, 8);
   let at = 8 + padded;
   for (const [name, t] of entries) {
-    if (dtype === 'F32') writeF32(out, at, t.data);
+    if ('bytes' in t) out.set(t.bytes, at);
+    else if (dtype === 'F32') writeF32(out, at, t.data);
     else writeHalf(out, at, t.data, dtype, name);
-    at += t.data.length * width;
+    at += tensorBytes(t, dtype);
   }
   return out;
+}
+
+/** Bytes of a tensor's data in the file: F32 tensors are written in `dtype`. */
+export function tensorBytes(t: F32Tensor | EncodedTensor, dtype: WritableDtype): number {
+  return 'bytes' in t ? t.bytes.length : t.data.length * DTYPE_BYTES[dtype];
 }
 
 function metadataJson(metadata: Record<string, string>): string {
@@ -92,12 +108,19 @@ function metadataJson(metadata: Record<string, string>): string {
   return JSON.stringify(metadata);
 }
 
-function checkWritable(name: string, t: F32Tensor): void {
+function checkWritable(name: string, t: F32Tensor | EncodedTensor): void {
   const where = `encodeSafetensors: tensor ${showJson(name)}`;
   if (name === METADATA_KEY) throw new InputError(`encodeSafetensors: tensor name ${METADATA_KEY} is reserved`);
-  if (!(t.data instanceof Float32Array)) throw new InputError(`${where}: data must be a Float32Array`);
   if (!isShape(t.shape)) throw new InputError(`${where}: shape must be non-negative integers, got ${showJson(t.shape)}`);
   const size = checkedProduct(...t.shape);
+  if ('bytes' in t) {
+    if (!Object.hasOwn(DTYPE_BYTES, t.dtype)) throw new InputError(`${where}: unknown dtype ${showJson(t.dtype)}`);
+    if (size * DTYPE_BYTES[t.dtype] !== t.bytes.length) {
+      throw new InputError(`${where}: shape ${showJson(t.shape)} of ${t.dtype} needs ${size * DTYPE_BYTES[t.dtype]} bytes, got ${t.bytes.length}`);
+    }
+    return;
+  }
+  if (!(t.data instanceof Float32Array)) throw new InputError(`${where}: data must be a Float32Array`);
   if (size !== t.data.length) {
     throw new InputError(`${where}: shape ${showJson(t.shape)} needs ${size} values, data has ${t.data.length}`);
   }
@@ -116,55 +139,17 @@ function writeF32(out: Uint8Array, at: number, data: Float32Array): void {
  *  that rounds to infinity is refused (naming the tensor, the value and its index): the file would
  *  otherwise hold a non-finite weight. */
 function writeHalf(out: Uint8Array, at: number, data: Float32Array, dtype: 'F16' | 'BF16', name: string): void {
-  const toBits = dtype === 'F16' ? f32BitsToF16 : f32BitsToBf16;
+  const half = dtype === 'F16' ? 'f16' : 'bf16';
+  const toBits = half === 'f16' ? f32BitsToF16 : f32BitsToBf16;
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   const view = new DataView(out.buffer, out.byteOffset + at, 2 * data.length);
   for (let i = 0; i < data.length; i++) {
     const h = toBits(bits[i]!);
-    if ((h & HALF_EXPONENT[dtype]) === HALF_EXPONENT[dtype] && Number.isFinite(data[i]!)) {
-      const largest = dtype === 'F16' ? 65504 : 3.3895313892515355e38;
-      throw new InputError(`encodeSafetensors: tensor ${showJson(name)} has ${data[i]} at index ${i}, beyond the largest finite ${dtype} value (${largest})`);
+    if ((h & HALF_EXPONENT[half]) === HALF_EXPONENT[half] && Number.isFinite(data[i]!)) {
+      throw new InputError(`encodeSafetensors: tensor ${showJson(name)} has ${data[i]} at index ${i}, beyond the largest finite ${dtype} value (${HALF_MAX[half]})`);
     }
     view.setUint16(2 * i, h, true);
   }
-}
-
-/** The exponent bits of each half type: all set means infinity or NaN. */
-const HALF_EXPONENT = { F16: 0x7c00, BF16: 0x7f80 } as const;
-
-/** IEEE binary16 bits of the float32 with bits `f`, rounded to nearest even (subnormals included); a
- *  finite value too large becomes infinity, NaN stays NaN. */
-export function f32BitsToF16(f: number): number {
-  const sign = (f >>> 16) & 0x8000;
-  const exponent = (f >>> 23) & 0xff;
-  const mantissa = f & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
-  const e = exponent - 127 + 15; // the binary16 exponent field this value would have
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    // A binary16 subnormal m · 2^-24: m = M · 2^(e − 14) with M the 24-bit significand (float32
-    // subnormals, whose implicit bit is 0, are far below 2^-25 and round to zero like the rest).
-    const shift = 14 - e;
-    if (shift > 24) return sign;
-    const significand = mantissa | 0x800000;
-    return sign | roundShift(significand, shift);
-  }
-  // A carry out of the mantissa moves into the exponent, up to infinity: what rounding should do.
-  return sign | roundShift((e << 23) | mantissa, 13);
-}
-
-/** bfloat16 bits of the float32 with bits `f`: its top half rounded to nearest even; NaN stays NaN. */
-export function f32BitsToBf16(f: number): number {
-  if ((f & 0x7f800000) === 0x7f800000 && (f & 0x7fffff) !== 0) return ((f >>> 16) & 0xffff) | 0x40;
-  return roundShift(f >>> 0, 16) & 0xffff;
-}
-
-/** x >> shift, rounded to nearest, ties to even (x an unsigned 32-bit integer, 1 ≤ shift ≤ 24). */
-function roundShift(x: number, shift: number): number {
-  const kept = Math.floor(x / 2 ** shift);
-  const rest = x - kept * 2 ** shift;
-  const half = 2 ** (shift - 1);
-  return rest > half || (rest === half && (kept & 1) === 1) ? kept + 1 : kept;
 }
 
 // ---------------------------------------------------------------------------------------------- reading
@@ -246,7 +231,7 @@ function parseEntry(name: string, info: unknown, fail: Fail): TensorEntry {
   }
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
-    fail(`${where}: unknown dtype ${showJson(dtype)} (expected F32, F16, BF16 or F64)`);
+    fail(`${where}: unknown dtype ${showJson(dtype)} (expected F32, F16, BF16, F64 or I8)`);
   }
   if (!isShape(shape)) fail(`${where}: shape must be an array of non-negative integers, got ${showJson(shape)}`);
   if (!isOffsetPair(offsets)) {
@@ -335,23 +320,43 @@ export class SafetensorsReader {
 
   /** The values of tensor `name` (converted from its dtype) into `out`, which must have `size` elements. */
   readInto(name: string, out: Floats): void {
-    const e = this.entries.get(name);
-    if (e === undefined) throw new InputError(`${this.path}: no tensor ${showJson(name)}`);
+    const e = this.entry(name);
     if (out.length !== e.size) throw new InputError(`${this.path}: tensor ${showJson(name)} has ${e.size} values, the buffer ${out.length}`);
+    this.readRange(name, 0, out);
+  }
+
+  /** Values [start, start + out.length) of tensor `name`, converted from its dtype, into `out`. */
+  readRange(name: string, start: number, out: Floats): void {
+    const e = this.entry(name);
+    if (!(start >= 0 && start + out.length <= e.size)) throw new InputError(`${this.path}: tensor ${showJson(name)} has ${e.size} values, asked for [${start}, ${start + out.length})`);
     const width = DTYPE_BYTES[e.dtype];
+    const from = this.dataStart + e.begin + start * width;
     if (e.dtype === 'F32' && HOST_LE && out instanceof Float32Array) {
-      readExactly(this.source, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), this.dataStart + e.begin, this.path);
+      readExactly(this.source, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), from, this.path);
       return;
     }
     // Other dtypes (and F64 buffers) convert through a bounded scratch buffer.
     const chunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / width));
-    const scratch = new Uint8Array(Math.min(e.size, chunk) * width);
-    for (let at = 0; at < e.size; at += chunk) {
-      const n = Math.min(chunk, e.size - at);
+    const scratch = new Uint8Array(Math.min(out.length, chunk) * width);
+    for (let at = 0; at < out.length; at += chunk) {
+      const n = Math.min(chunk, out.length - at);
       const bytes = scratch.subarray(0, n * width);
-      readExactly(this.source, bytes, this.dataStart + e.begin + at * width, this.path);
+      readExactly(this.source, bytes, from + at * width, this.path);
       decodeInto(bytes, e.dtype, out, at);
     }
+  }
+
+  /** The stored bytes of tensor `name`, as they are (little-endian), into `out` of exactly their length. */
+  readBytes(name: string, out: Uint8Array): void {
+    const e = this.entry(name);
+    if (out.length !== e.end - e.begin) throw new InputError(`${this.path}: tensor ${showJson(name)} has ${e.end - e.begin} bytes, the buffer ${out.length}`);
+    readExactly(this.source, out, this.dataStart + e.begin, this.path);
+  }
+
+  private entry(name: string): TensorEntry {
+    const e = this.entries.get(name);
+    if (e === undefined) throw new InputError(`${this.path}: no tensor ${showJson(name)}`);
+    return e;
   }
 
   /** Tensor `name` as a fresh Float32Array. */
@@ -371,10 +376,11 @@ export class SafetensorsReader {
 
 const READ_CHUNK_BYTES = 1 << 24;
 
-/** Throws a FormatError naming the file, the tensor and the first value that is NaN or infinite. */
-export function checkFinite(data: Floats, fileName: string, tensor: string): void {
+/** Throws a FormatError naming the file, the tensor and the first value that is NaN or infinite; `data`
+ *  holds the tensor's values from index `start` on. */
+export function checkFinite(data: Floats, fileName: string, tensor: string, start = 0): void {
   const i = firstNonFinite(data);
-  if (i >= 0) throw new FormatError(`${fileName}: tensor ${showJson(tensor)} has a non-finite value (${data[i]}) at index ${i}`);
+  if (i >= 0) throw new FormatError(`${fileName}: tensor ${showJson(tensor)} has a non-finite value (${data[i]}) at index ${start + i}`);
 }
 
 // ---------------------------------------------------------------------------------------------- dtypes
@@ -393,7 +399,7 @@ function decodeInto(bytes: Uint8Array, dtype: SafetensorsDtype, out: Floats, at:
       for (let i = 0; i < n; i++) out[at + i] = view.getFloat32(4 * i, true);
       return;
     case 'F16': {
-      const table = halfTable();
+      const table = f16Table();
       for (let i = 0; i < n; i++) out[at + i] = table[view.getUint16(2 * i, true)]!;
       return;
     }
@@ -415,26 +421,10 @@ function decodeInto(bytes: Uint8Array, dtype: SafetensorsDtype, out: Floats, at:
     case 'F64':
       for (let i = 0; i < n; i++) out[at + i] = view.getFloat64(8 * i, true);
       return;
+    case 'I8':
+      for (let i = 0; i < n; i++) out[at + i] = view.getInt8(i);
+      return;
   }
-}
-
-let halfCache: Float32Array | null = null;
-
-/** All 65536 IEEE half-precision values as F32, built once: a lookup beats bit fiddling per element. */
-function halfTable(): Float32Array {
-  if (halfCache !== null) return halfCache;
-  halfCache = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) halfCache[h] = halfToNumber(h);
-  return halfCache;
-}
-
-function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
-  if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
 // ---------------------------------------------------------------------------------------------- helpers

@@ -15,7 +15,7 @@ import { FormatError, InputError, showJson } from '../errors.js';
 import type { Floats } from '../tensor.js';
 import { type ByteSource, type DirSource, readText } from './bytes.js';
 import { JSON_LIMITS, parseJson } from './json.js';
-import { type F32Tensor, SafetensorsReader, type TensorEntry, type WritableDtype, encodeSafetensors } from './safetensors.js';
+import { type EncodedTensor, type F32Tensor, SafetensorsReader, type TensorEntry, type WritableDtype, encodeSafetensors, tensorBytes } from './safetensors.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
@@ -107,6 +107,21 @@ export class WeightFiles {
 
   /** The values of tensor `name`, converted from its dtype, into `out` (of exactly its size). */
   readInto(name: string, out: Floats): void {
+    this.reader(name).readInto(name, out);
+  }
+
+  /** Values [start, start + out.length) of tensor `name`, converted from its dtype. */
+  readRange(name: string, start: number, out: Floats): void {
+    this.reader(name).readRange(name, start, out);
+  }
+
+  /** The stored bytes of tensor `name`, as they are. */
+  readBytes(name: string, out: Uint8Array): void {
+    this.reader(name).readBytes(name, out);
+  }
+
+  /** The open reader of the shard holding `name` (one shard is open at a time). */
+  private reader(name: string): SafetensorsReader {
     const shard = this.shardOf.get(name);
     if (shard === undefined) throw new InputError(`${this.path}: no tensor ${showJson(name)}`);
     if (this.open?.shard !== shard) {
@@ -121,7 +136,7 @@ export class WeightFiles {
         throw e;
       }
     }
-    this.open!.reader.readInto(name, out);
+    return this.open!.reader;
   }
 
   close(): void {
@@ -184,20 +199,18 @@ function readIndex(dir: DirSource, path: string): Map<string, string> | null {
 
 // ---------------------------------------------------------------------------------------------- writing
 
-/** How a model's weights are written: their dtype and the most bytes of tensor data one shard holds
- *  (undefined: one file, whatever its size). */
+/** How a model's weights are written: the dtype of their F32 tensors and the most bytes of tensor data one
+ *  shard holds (undefined: one file, whatever its size). */
 export interface WeightLayout {
   dtype?: WritableDtype;
   maxShardBytes?: number;
 }
 
-const WIDTH: Record<WritableDtype, number> = { F32: 4, F16: 2, BF16: 2 };
-
 /** The weight files of `tensors` (in order): model.safetensors when they fit one shard, else the shards
  *  and the index. Every file carries `metadata` (transformers expects {"format": "pt"}). */
-export function weightFiles(tensors: Map<string, F32Tensor>, metadata: Record<string, string>, layout: WeightLayout = {}): Record<string, Uint8Array | string> {
+export function weightFiles(tensors: Map<string, F32Tensor | EncodedTensor>, metadata: Record<string, string>, layout: WeightLayout = {}): Record<string, Uint8Array | string> {
   const dtype = layout.dtype ?? 'F32';
-  const groups = planShards([...tensors].map(([name, t]) => ({ name, bytes: t.data.length * WIDTH[dtype] })), layout.maxShardBytes ?? Infinity);
+  const groups = planShards([...tensors].map(([name, t]) => ({ name, bytes: tensorBytes(t, dtype) })), layout.maxShardBytes ?? Infinity);
   if (groups.length <= 1) return { [WEIGHTS_FILE]: encodeSafetensors(tensors, metadata, dtype) };
   const files: Record<string, Uint8Array | string> = {};
   const weightMap: Record<string, string> = {};
@@ -207,7 +220,7 @@ export function weightFiles(tensors: Map<string, F32Tensor>, metadata: Record<st
     files[file] = encodeSafetensors(new Map(names.map((n) => [n, tensors.get(n)!])), metadata, dtype);
     for (const n of names) {
       weightMap[n] = file;
-      total += tensors.get(n)!.data.length * WIDTH[dtype];
+      total += tensorBytes(tensors.get(n)!, dtype);
     }
   });
   // Keys sorted, as transformers writes the index (json.dumps with sort_keys).

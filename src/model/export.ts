@@ -11,12 +11,12 @@ import { ReferenceBackend } from '../backend/reference.js';
 import { type SwatConfig, swatOnlyOptions } from '../config.js';
 import { InputError } from '../errors.js';
 import { commitFiles } from '../io/atomic.js';
-import type { WritableDtype } from '../io/safetensors.js';
 import { claimOutput, clearOutput, heldWork, refusal } from '../train/output.js';
-import { loadModel, modelFiles } from './store.js';
+import { type ModelFileDtype, loadModel, modelFiles } from './store.js';
 
 export interface ExportOptions {
-  dtype: WritableDtype;
+  /** F32, F16 or BF16 (what PyTorch reads), or Q8 (swat's 8-bit blocks, for inference with swat). */
+  dtype: ModelFileDtype;
   /** Most bytes of tensor data per shard; undefined: one file. */
   maxShardBytes?: number;
   /** Replace a model the destination already holds. */

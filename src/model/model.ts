@@ -1,20 +1,26 @@
 // The SWAT model of SWAT.md §2–3: forward as straight-line backend op calls in the spec's order, backward
 // the same list reversed. One layer function serves training (keys are the sequence itself, activations
 // saved per layer) and inference (keys come from the rolling cache of §4, buffers reused across layers).
+// The forward reads the weights through `weights` (weights.ts): views of the f32 parameters, or, for a
+// model loaded for inference only, matrices in bf16, f16 or q8, which have no parameters to train.
 //
 // Shapes: B sequences of T tokens, N = B·T rows, D width, H heads of Dh, I MLP width, V vocabulary.
 
 import type { AttentionShape, Backend } from '../backend/backend.js';
+import type { WeightDtype } from '../backend/weight.js';
 import { type SwatConfig, headDim } from '../config.js';
+import { InputError } from '../errors.js';
 import { Rng } from '../random.js';
 import type { Floats } from '../tensor.js';
 import type { KvCache } from './cache.js';
 import { EMBEDDINGS, FINAL_NORM, LM_HEAD, ParamBuffer, checkIds, initParams, layerNames, paramSpecs } from './params.js';
+import { ModelWeights } from './weights.js';
 
 /** What one layer's forward saves for its backward (training) or reuses as scratch (inference). */
 interface LayerActs {
   xn: Floats; // (N, D) RMSNorm(x)
   rstd1: Floats; // (N)
+  qkv: Floats; // (3N, D): q, then k, then v (for one row, the fused projection's output row)
   q: Floats; // (N, D) after RoPE
   k: Floats; // (N, D) after RoPE
   v: Floats; // (N, D)
@@ -66,7 +72,10 @@ export interface StreamSegment {
 export class SwatModel {
   readonly config: SwatConfig;
   readonly backend: Backend;
-  readonly params: ParamBuffer;
+  /** What the forward reads: views of the parameters, or inference weights of another dtype. */
+  readonly weights: ModelWeights;
+  /** The f32 parameters (training, saving); null for a model loaded in another dtype. */
+  private readonly paramBuffer: ParamBuffer | null;
   private readonly slopes: Floats;
   private train: TrainActs | null = null;
   /** Whether `train` holds a forward that `backward` has not consumed yet. */
@@ -79,10 +88,17 @@ export class SwatModel {
   /** Gathered queries, windows and outputs of decoding streams (attendWindows), for up to `streams`. */
   private gathered: { streams: number; q: Floats; k: Floats; v: Floats; out: Floats; stats: Floats } | null = null;
 
-  constructor(config: SwatConfig, backend: Backend, params?: ParamBuffer) {
+  /** `weights`: f32 parameters (default: zeros), or inference weights from ModelWeights.alloc. */
+  constructor(config: SwatConfig, backend: Backend, weights?: ParamBuffer | ModelWeights) {
     this.config = config;
     this.backend = backend;
-    this.params = params ?? new ParamBuffer(paramSpecs(config), backend.alloc(paramSpecs(config).reduce((a, s) => a + s.size, 0)));
+    if (weights instanceof ModelWeights) {
+      this.paramBuffer = null;
+      this.weights = weights;
+    } else {
+      this.paramBuffer = weights ?? new ParamBuffer(paramSpecs(config), backend.alloc(paramSpecs(config).reduce((a, s) => a + s.size, 0)));
+      this.weights = ModelWeights.fromParams(config, this.paramBuffer);
+    }
     this.slopes = backend.alloc(config.num_heads);
     this.slopes.set(config.alibi_slopes.length ? config.alibi_slopes : new Array(config.num_heads).fill(0));
   }
@@ -94,13 +110,26 @@ export class SwatModel {
     return m;
   }
 
+  /** The f32 parameters, for training, saving and probes; a model loaded in bf16, f16 or q8 has none. */
+  get params(): ParamBuffer {
+    if (this.paramBuffer === null) {
+      throw new InputError(`this model holds ${this.weights.dtype} weights for inference only; training and saving need f32 parameters (load it with dtype f32)`);
+    }
+    return this.paramBuffer;
+  }
+
+  /** The dtype the forward computes with. */
+  get dtype(): WeightDtype {
+    return this.weights.dtype;
+  }
+
   /** A zeroed buffer with the parameters' layout (gradients, optimiser moments). */
   zerosLike(): ParamBuffer {
     return new ParamBuffer(this.params.specs, this.backend.alloc(this.params.flat.length));
   }
 
   get parameterCount(): number {
-    return this.params.flat.length;
+    return paramSpecs(this.config).reduce((a, s) => a + s.size, 0);
   }
 
   private get headWeight(): string {
@@ -118,9 +147,10 @@ export class SwatModel {
   private allocLayer(N: number, B: number, T: number): LayerActs {
     const { hidden_size: D, intermediate_size: I, num_heads: H } = this.config;
     const a = (n: number) => this.backend.alloc(n);
+    const qkv = a(3 * N * D);
     return {
-      xn: a(N * D), rstd1: a(N), q: a(N * D), k: a(N * D), v: a(N * D), att: a(N * D), stats: a(B * H * T),
-      h: a(N * D), hn: a(N * D), rstd2: a(N), gu: a(N * 2 * I), s: a(N * I),
+      xn: a(N * D), rstd1: a(N), qkv, q: qkv.subarray(0, N * D), k: qkv.subarray(N * D, 2 * N * D), v: qkv.subarray(2 * N * D),
+      att: a(N * D), stats: a(B * H * T), h: a(N * D), hn: a(N * D), rstd2: a(N), gu: a(N * 2 * I), s: a(N * I),
     };
   }
 
@@ -144,29 +174,33 @@ export class SwatModel {
     const be = this.backend;
     const c = this.config;
     const { hidden_size: D, intermediate_size: I } = c;
-    const n = layerNames(l);
-    const p = (name: string) => this.params.get(name);
+    const w = this.weights.layers[l]!;
 
-    be.rmsnormForward(a.xn, a.rstd1, x, p(n.attnNorm), N, D, c.norm_eps);
-    be.matmul(a.q, a.xn, p(n.q), N, D, D, false, true, false);
-    be.matmul(a.k, a.xn, p(n.k), N, D, D, false, true, false);
-    be.matmul(a.v, a.xn, p(n.v), N, D, D, false, true, false);
+    be.rmsnormForward(a.xn, a.rstd1, x, w.attnNorm, N, D, c.norm_eps);
+    if (N === 1) {
+      // One row of q, k and v side by side is the fused projection's output row: one product, not three.
+      be.linear(a.qkv, a.xn, w.qkv, 1, false);
+    } else {
+      be.linear(a.q, a.xn, w.q, N, false);
+      be.linear(a.k, a.xn, w.k, N, false);
+      be.linear(a.v, a.xn, w.v, N, false);
+    }
     attend(l, a);
-    be.matmul(tmp, a.att, p(n.o), N, D, D, false, true, false);
+    be.linear(tmp, a.att, w.o, N, false);
     be.add(a.h, x, tmp, N * D);
 
-    be.rmsnormForward(a.hn, a.rstd2, a.h, p(n.mlpNorm), N, D, c.norm_eps);
-    be.matmul(a.gu, a.hn, p(n.gateUp), N, 2 * I, D, false, true, false);
+    be.rmsnormForward(a.hn, a.rstd2, a.h, w.mlpNorm, N, D, c.norm_eps);
+    be.linear(a.gu, a.hn, w.gateUp, N, false);
     be.swigluForward(a.s, a.gu, N, I);
-    be.matmul(tmp, a.s, p(n.down), N, D, I, false, true, false);
+    be.linear(tmp, a.s, w.down, N, false);
     be.add(xOut, a.h, tmp, N * D);
   }
 
   /** logits (rows, V) = RMSNorm(x) · Wᵀ; xf and rstd receive the normalised rows. */
   private head(logits: Floats, xf: Floats, rstd: Floats, x: Floats, rows: number): void {
-    const { hidden_size: D, vocab_size: V, norm_eps } = this.config;
-    this.backend.rmsnormForward(xf, rstd, x, this.params.get(FINAL_NORM), rows, D, norm_eps);
-    this.backend.matmul(logits, xf, this.params.get(this.headWeight), rows, V, D, false, true, false);
+    const { hidden_size: D, norm_eps } = this.config;
+    this.backend.rmsnormForward(xf, rstd, x, this.weights.finalNorm, rows, D, norm_eps);
+    this.backend.linear(logits, xf, this.weights.head, rows, false);
   }
 
   private trainActs(B: number, T: number): TrainActs {
@@ -194,7 +228,7 @@ export class SwatModel {
     for (let i = 0; i < N; i++) if (targets[i] !== -1) checkIds([targets[i]!], c.vocab_size, 'target id');
     const t = this.trainActs(B, T);
     t.ids.set(inputs);
-    this.backend.embeddingForward(t.xs[0]!, this.params.get(EMBEDDINGS), t.ids, N, c.hidden_size);
+    this.backend.embeddingForward(t.xs[0]!, this.weights.embeddings, t.ids, N);
     const ownKeys: Attend = (_l, a) => {
       this.rope(a.q, a.k, B, T, 0);
       this.backend.attentionForward(a.att, a.stats, a.q, a.k, a.v, this.attentionShape(B, T, T, T));
@@ -305,7 +339,7 @@ export class SwatModel {
       this.infer = { N, B, x: be.alloc(N * D), tmp: be.alloc(N * D), acts: this.allocLayer(N, B, T) };
     }
     const { x, tmp, acts: a } = this.infer;
-    be.embeddingForward(x, this.params.get(EMBEDDINGS), ids, N, D);
+    be.embeddingForward(x, this.weights.embeddings, ids, N);
     cache.reserve(T);
     const cacheKeys: Attend = (l, a) => {
       const kv = this.ropeAppend(l, cache, a.q, a.k, a.v, B, T);
@@ -379,7 +413,7 @@ export class SwatModel {
       r += s.ids.length;
       s.cache.reserve(s.ids.length);
     }
-    be.embeddingForward(x, this.params.get(EMBEDDINGS), ids, N, D);
+    be.embeddingForward(x, this.weights.embeddings, ids, N);
     const W = c.window_size;
     const perStream: Attend = (l, la) => {
       // Streams decoding one token with a full window all attend to ω keys: one call for all of them.
@@ -423,11 +457,14 @@ export class SwatModel {
 type CacheKeys = ReturnType<KvCache['append']>;
 
 /** Views of the first N rows of layer buffers allocated for `rows` rows (stats, per head and row of one
- *  stream at a time, is used whole). */
+ *  stream at a time, is used whole). q, k and v are cut again from the front of qkv, back to back, as the
+ *  fused projection of one row writes them. */
 function firstRows(acts: LayerActs, rows: number, N: number): LayerActs {
   const cut = (buf: Floats) => buf.subarray(0, (buf.length / rows) * N);
+  const qkv = cut(acts.qkv);
+  const third = qkv.length / 3;
   return {
-    xn: cut(acts.xn), rstd1: cut(acts.rstd1), q: cut(acts.q), k: cut(acts.k), v: cut(acts.v), att: cut(acts.att), stats: acts.stats,
-    h: cut(acts.h), hn: cut(acts.hn), rstd2: cut(acts.rstd2), gu: cut(acts.gu), s: cut(acts.s),
+    xn: cut(acts.xn), rstd1: cut(acts.rstd1), qkv, q: qkv.subarray(0, third), k: qkv.subarray(third, 2 * third), v: qkv.subarray(2 * third),
+    att: cut(acts.att), stats: acts.stats, h: cut(acts.h), hn: cut(acts.hn), rstd2: cut(acts.rstd2), gu: cut(acts.gu), s: cut(acts.s),
   };
 }

@@ -93,6 +93,18 @@ export class ParamBuffer {
     return v;
   }
 
+  /** One view of parameters that lie back to back in this order (q, k and v of a layer). */
+  span(names: readonly string[]): Floats {
+    const specs = names.map((n) => this.specs.find((s) => s.name === n));
+    specs.forEach((s, i) => {
+      if (!s) throw new Error(`no parameter named ${names[i]}`);
+      if (i > 0 && s.offset !== specs[i - 1]!.offset + specs[i - 1]!.size) throw new Error(`span: ${names[i]} does not follow ${names[i - 1]}`);
+    });
+    const first = specs[0]!;
+    const last = specs[specs.length - 1]!;
+    return this.flat.subarray(first.offset, last.offset + last.size);
+  }
+
   has(name: string): boolean {
     return this.views.has(name);
   }

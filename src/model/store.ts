@@ -11,10 +11,10 @@ import { dirSource } from '../io/files.js';
 import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE, weightFileNames } from '../io/sharded.js';
 import { TOKENIZER_FILE } from '../tokenizer/hf-json.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { CONFIG_FILE, modelFiles, openModel, readModelConfigFrom } from './files.js';
+import { CONFIG_FILE, type LoadModelOptions, modelFiles, openModel, readModelConfigFrom } from './files.js';
 import type { SwatModel } from './model.js';
 
-export { CONFIG_FILE, WEIGHTS_FILE, checkpointName, modelFiles } from './files.js';
+export { CONFIG_FILE, WEIGHTS_FILE, type LoadModelOptions, type ModelFileDtype, type ModelLayout, checkpointName, modelFiles, q8ScaleName } from './files.js';
 
 export function saveModel(dir: string, model: SwatModel, tokenizer: Tokenizer | null): void {
   commitFiles(dir, modelFiles(model, tokenizer));
@@ -39,14 +39,14 @@ function checkModelDir(dir: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`model directory not found: ${dir}`);
 }
 
-/** Loads the model in `dir` (one weights file or shards), and the bytes of `alsoRead` (e.g. training
- *  state), all from one committed set. */
-export function loadModel(dir: string, backend: Backend, alsoRead: string[] = []): LoadedModel {
+/** Loads the model in `dir` (one weights file or shards) in `options.dtype`, and the bytes of `alsoRead`
+ *  (e.g. training state), all from one committed set. */
+export function loadModel(dir: string, backend: Backend, alsoRead: string[] = [], options: LoadModelOptions = {}): LoadedModel {
   checkModelDir(dir);
   // The shards to open with the rest are named by the index: look at it first (openDir checks it again).
   const weights = withCommitted(dir, [WEIGHTS_FILE, WEIGHTS_INDEX_FILE], (open) => weightFileNames(dirSource(dir, open)));
   return withCommitted(dir, [CONFIG_FILE, TOKENIZER_FILE, ...weights, ...alsoRead], (open) => {
-    const loaded = openModel(dirSource(dir, open), backend);
+    const loaded = openModel(dirSource(dir, open), backend, options);
     const files = new Map<string, Buffer>();
     for (const name of alsoRead) {
       const f = open.get(name);

@@ -47,6 +47,27 @@ export function tinyConfig(activation: 'sigmoid' | 'softmax'): SwatConfig {
   return makeConfig({ vocabSize: 61, layers: 2, dim: 32, heads: 4, window: 8, intermediateSize: 40, attention: activation });
 }
 
+/** The logits of one full forward over `ids` (one sequence), copied. */
+export function fullForwardLogits(model: SwatModel, ids: Int32Array): Float32Array {
+  model.forward(ids, new Int32Array(ids.length).fill(-1), 1, ids.length);
+  return Float32Array.from(model.logits);
+}
+
+/** Runs `ids` through a fresh rolling cache in chunks of chunkAt(t) tokens (1: token by token) and checks
+ *  every position's logits against `full` (fullForwardLogits) within 1e-5: the cache equivalences of
+ *  SWAT.md §4. */
+export function assertCachedLogits(model: SwatModel, ids: Int32Array, full: Float32Array, chunkAt: (t: number) => number, what: string): void {
+  const V = model.config.vocab_size;
+  const cache = new KvCache(model.config, model.backend);
+  for (let t = 0; t < ids.length; ) {
+    const n = Math.min(chunkAt(t), ids.length - t);
+    const logits = model.forwardCached(ids.subarray(t, t + n), 1, cache, 'all');
+    const err = maxError(logits, full.subarray(t * V, (t + n) * V));
+    assert.ok(err < 1e-5, `${what} at position ${t}: error ${err}`);
+    t += n;
+  }
+}
+
 export function randomIds(rng: Rng, n: number, V: number): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(rng.uniform() * V));
 }
@@ -146,15 +167,9 @@ export function compiledBackendSuite(label: string, get: () => CompiledBackend, 
         const V = config.vocab_size;
         const model = SwatModel.create(config, be, 11);
         const ids = randomIds(new Rng(5), N, V);
-        model.forward(ids, new Int32Array(N).fill(-1), 1, N);
-        const full = Float32Array.from(model.logits);
+        const full = fullForwardLogits(model, ids);
         const row = (t: number) => full.subarray(t * V, (t + 1) * V);
-
-        const step = new KvCache(config, be);
-        for (let t = 0; t < N; t++) {
-          const logits = model.forwardCached(ids.subarray(t, t + 1), 1, step, 'all');
-          assert.ok(maxError(logits, row(t)) < 1e-5, `decode position ${t}: error ${maxError(logits, row(t))}`);
-        }
+        assertCachedLogits(model, ids, full, () => 1, 'decode');
 
         const prefill = 2 * config.window_size! + 3; // longer than ω, in one call
         const cache = new KvCache(config, be);

@@ -185,7 +185,7 @@ function checkSafetensorsAccepted(d: DecodedSafetensors, length: number): void {
   let bytes = 0;
   for (const t of d.tensors.values()) {
     assert.equal(t.data.length, t.shape.reduce((a, b) => a * b, 1));
-    bytes += t.data.length * { F32: 4, F16: 2, BF16: 2, F64: 8 }[t.dtype];
+    bytes += t.data.length * { F32: 4, F16: 2, BF16: 2, F64: 8, I8: 1 }[t.dtype];
   }
   assert.ok(bytes <= length);
   const again = decodeSafetensors(encodeSafetensors(new Map([...d.tensors].map(([k, t]) => [k, { data: t.data, shape: t.shape }])), d.metadata), 'again');

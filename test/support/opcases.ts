@@ -7,11 +7,12 @@
 // the same numbers and differ only in how they compute. This file holds no assertions: it is a harness.
 
 import type { AttentionActivation, AttentionShape, Backend } from '../../src/backend/backend.js';
+import { WEIGHT_DTYPES, type Weight, type WeightDtype, encodeRows, f32Weight } from '../../src/backend/weight.js';
 import { Rng } from '../../src/random.js';
 import type { Floats } from '../../src/tensor.js';
 
 export type OpName =
-  | 'matmul' | 'embedding' | 'rmsnorm' | 'rope' | 'attention' | 'swiglu' | 'crossEntropy'
+  | 'matmul' | 'linear' | 'embedding' | 'rmsnorm' | 'rope' | 'attention' | 'swiglu' | 'crossEntropy'
   | 'add' | 'scale' | 'sumSquares' | 'adamw';
 
 /** Named buffers: float inputs and outputs, plus integer inputs (ids, targets). */
@@ -119,6 +120,12 @@ interface CaseOptions {
   zeroGrads?: readonly string[];
 }
 
+/** What an output holds before the call: what an accumulating call adds to, or garbage (NaN) that a
+ *  writing call must ignore. */
+function initialOutput(rng: Rng, n: number, range: number, accumulate: boolean): Float64Array {
+  return accumulate ? uniform(rng, n, range) : new Float64Array(n).fill(NaN);
+}
+
 export interface MatmulParams {
   M: number; N: number; K: number;
   transA: boolean; transB: boolean; accumulate: boolean;
@@ -136,8 +143,7 @@ export function matmulCase(p: MatmulParams, o: CaseOptions = {}): OpCase {
     makeInputs(seed) {
       const rng = new Rng(seed);
       const r = o.range ?? 1;
-      // C0 is what an accumulating call adds to; a writing call must ignore it, so it is garbage there.
-      const C0 = accumulate ? uniform(rng, M * N, r) : new Float64Array(M * N).fill(NaN);
+      const C0 = initialOutput(rng, M * N, r, accumulate);
       return {
         floats: { A: uniform(rng, M * K, r), B: uniform(rng, K * N, r), C0 },
         ints: {},
@@ -166,6 +172,52 @@ export function matmulCase(p: MatmulParams, o: CaseOptions = {}): OpCase {
   };
 }
 
+/** `values` (rows · cols, row-major) stored in `dtype` in the backend's memory (backend/weight.ts formats). */
+export function encodedWeight(be: Backend, dtype: WeightDtype, values: ArrayLike<number>, rows: number, cols: number): Weight {
+  const w = be.allocWeight(dtype, rows, cols);
+  encodeRows(w, 0, Float32Array.from(values), `${dtype} weight`);
+  return w;
+}
+
+export interface LinearParams {
+  /** Rows of A (M ≤ 16 takes the native few-row kernels, more the packed product), W rows, W columns. */
+  M: number; N: number; K: number;
+  dtype: WeightDtype;
+  accumulate: boolean;
+}
+
+/** C (M, N) = A (M, K) · Wᵀ with W (N, K) stored in `dtype`, and the lookup of rows `ids` of the same W:
+ *  the reference computes from the values the dtype stores (weight.ts), so this pins each backend's
+ *  conversion and sums, not the rounding. Inference only: no backward. */
+export function linearCase(p: LinearParams, ids: readonly number[], o: CaseOptions = {}): OpCase {
+  const { M, N, K, dtype, accumulate } = p;
+  return {
+    name: `linear ${dtype} ${M}x${N}x${K}${accumulate ? ' acc' : ''} lookup[${ids.join(',')}]`,
+    op: 'linear',
+    ...caseDefaults({ ...o, gradcheck: false }),
+    wrt: [],
+    lossOutputs: ['C', 'rows'],
+    makeInputs(seed) {
+      const rng = new Rng(seed);
+      const r = o.range ?? 1;
+      const C0 = initialOutput(rng, M * N, r, accumulate);
+      return {
+        floats: { A: uniform(rng, M * K, r), W: uniform(rng, N * K, r), C0 },
+        ints: { ids: Int32Array.from(ids) },
+        dOut: { C: uniform(rng, M * N, 1), rows: uniform(rng, ids.length * K, 1) },
+      };
+    },
+    forward(be, inp) {
+      const W = encodedWeight(be, dtype, inp.floats.W!, N, K);
+      const C = toBackend(be, inp.floats.C0!);
+      be.linear(C, toBackend(be, inp.floats.A!), W, M, accumulate);
+      const rows = be.alloc(ids.length * K);
+      be.embeddingForward(rows, W, inp.ints.ids!, ids.length);
+      return { C, rows };
+    },
+  };
+}
+
 export function embeddingCase(V: number, D: number, ids: readonly number[], o: CaseOptions = {}): OpCase {
   const N = ids.length;
   return {
@@ -184,7 +236,7 @@ export function embeddingCase(V: number, D: number, ids: readonly number[], o: C
     },
     forward(be, inp) {
       const out = nanFilled(be, N * D);
-      be.embeddingForward(out, toBackend(be, inp.floats.table!), inp.ints.ids!, N, D);
+      be.embeddingForward(out, f32Weight(toBackend(be, inp.floats.table!), V, D), inp.ints.ids!, N);
       return { out };
     },
     backward(be, inp) {
@@ -463,6 +515,19 @@ function matmulCases(): OpCase[] {
   return cases;
 }
 
+/** Every dtype through the few-row kernels (1, 5 and 16 rows: one, a partial and a full tile of rows) and
+ *  the packed product (17 rows); K = 7, 45 and 300 end in a partial SIMD step and a short q8 block, and
+ *  600 × 300 splits across tasks. */
+function linearCases(): OpCase[] {
+  return WEIGHT_DTYPES.flatMap((dtype) => [
+    linearCase({ M: 1, N: 13, K: 45, dtype, accumulate: true }, [0, 12]),
+    linearCase({ M: 5, N: 70, K: 64, dtype, accumulate: false }, [69, 3, 3]),
+    linearCase({ M: 16, N: 33, K: 7, dtype, accumulate: false }, [32]),
+    linearCase({ M: 17, N: 13, K: 45, dtype, accumulate: true }, [5]),
+    linearCase({ M: 3, N: 600, K: 300, dtype, accumulate: false }, [599, 0], { tol: 2e-5 }),
+  ]);
+}
+
 function attentionCases(): OpCase[] {
   const cases: OpCase[] = [];
   for (const activation of ['sigmoid', 'softmax'] as const) {
@@ -491,6 +556,7 @@ function attentionCases(): OpCase[] {
 /** Every case, in one list. Small cases are gradient-checked too; a few larger ones are parity only. */
 export const OP_CASES: readonly OpCase[] = [
   ...matmulCases(),
+  ...linearCases(),
   embeddingCase(5, 3, [0, 4, 2]),
   embeddingCase(4, 3, [1, 3, 1, 1, 0, 3]), // repeated ids accumulate
   embeddingCase(1, 1, [0]),

@@ -11,6 +11,7 @@ import type { AdamWHyper, AttentionShape, Backend, MemoryLimit } from '../backen
 import { attentionMode } from '../checks.js';
 import { InputError } from '../../errors.js';
 import type { Floats } from '../../tensor.js';
+import { type Weight, type WeightDtype, allocWeightWith } from '../weight.js';
 import { WasmCall } from './call.js';
 import type { AttentionArgs, WasmRuntime } from './runtime.js';
 
@@ -70,6 +71,16 @@ export class WasmBackend implements Backend {
     }
   }
 
+  /** Measured read bandwidth of the runtime's threads streaming `x` (much larger than the caches): GB/s,
+   *  the fastest of `passes` passes. */
+  readBandwidth(x: Float32Array, passes: number): number {
+    const c = this.call('readBandwidth');
+    return c.run(() => {
+      c.int('passes', passes, 1);
+      return this.runtime.exports.readBandwidth(c.f32('x', x, x.length), x.length, passes);
+    });
+  }
+
   get memoryLimit(): MemoryLimit {
     return { bytes: this.runtime.maxMemoryBytes, what: "the wasm backend's memory" };
   }
@@ -92,28 +103,38 @@ export class WasmBackend implements Backend {
     });
   }
 
-  embeddingForward(out: Floats, table: Floats, ids: Int32Array, N: number, D: number): void {
-    this.embedding('embeddingForward', ['table', table], ['out', out], ids, N, D);
+  allocWeight(dtype: WeightDtype, rows: number, cols: number): Weight {
+    const rt = this.runtime;
+    return allocWeightWith({ floats: (n) => rt.allocFloats(n), halves: (n) => rt.allocArray(Uint16Array, n), bytes: (n) => rt.allocArray(Int8Array, n) }, dtype, rows, cols);
+  }
+
+  linear(C: Floats, A: Floats, W: Weight, M: number, accumulate: boolean): void {
+    const c = this.call('linear');
+    c.run(() => {
+      c.int('M', M);
+      const w = c.weight('W', W);
+      this.runtime.exports.linear(c.f32('C', C, M * W.rows, true), c.f32('A', A, M * W.cols), ...w, M, +accumulate);
+    });
+  }
+
+  embeddingForward(out: Floats, table: Weight, ids: Int32Array, N: number): void {
+    const c = this.call('embeddingForward');
+    c.run(() => {
+      c.int('N', N);
+      const pIds = c.i32('ids', ids, N);
+      const w = c.weight('table', table);
+      c.ids('ids', ids, N, table.rows);
+      this.runtime.exports.embeddingForward(c.f32('out', out, N * table.cols, true), ...w, pIds, N);
+    });
   }
 
   embeddingBackward(dTable: Floats, dOut: Floats, ids: Int32Array, N: number, D: number): void {
-    this.embedding('embeddingBackward', ['dTable', dTable], ['dOut', dOut], ids, N, D);
-  }
-
-  /** Both embedding ops: `table` (forward: read; backward: dTable, added into) has a row per id, `rows` is
-   *  (N, D) (forward: written; backward: dOut, read). */
-  private embedding(op: 'embeddingForward' | 'embeddingBackward', [tName, table]: [string, Floats], [rName, rows]: [string, Floats],
-    ids: Int32Array, N: number, D: number): void {
-    const c = this.call(op);
-    const forward = op === 'embeddingForward';
+    const c = this.call('embeddingBackward');
     c.run(() => {
       c.int('N', N); c.int('D', D);
       const pIds = c.i32('ids', ids, N);
-      c.ids('ids', ids, N, D > 0 ? Math.floor(table.length / D) : Infinity);
-      const pTable = c.f32(tName, table, table.length, !forward);
-      const pRows = c.f32(rName, rows, N * D, forward);
-      if (forward) this.runtime.exports.embeddingForward(pRows, pTable, pIds, N, D);
-      else this.runtime.exports.embeddingBackward(pTable, pRows, pIds, N, D);
+      c.ids('ids', ids, N, D > 0 ? Math.floor(dTable.length / D) : Infinity);
+      this.runtime.exports.embeddingBackward(c.f32('dTable', dTable, dTable.length, true), c.f32('dOut', dOut, N * D), pIds, N, D);
     });
   }
 

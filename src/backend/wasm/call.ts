@@ -6,9 +6,12 @@
 // copies for the backend's own buffers.
 
 import { float32 } from '../checks.js';
+import { DTYPE_CODES, type Weight, q8Blocks } from '../weight.js';
 import { InputError } from '../../errors.js';
 import type { Floats } from '../../tensor.js';
-import type { WasmRuntime } from './runtime.js';
+import type { WasmRuntime, WeightArgs } from './runtime.js';
+
+type Staging = Float32Array | Int32Array | Uint16Array | Int8Array;
 
 /** Largest dimension the kernels take: they count in 32-bit integers. */
 const MAX_DIM = 2 ** 31 - 1;
@@ -20,7 +23,7 @@ interface Staged {
 }
 
 export class WasmCall {
-  private readonly staged = new Map<Float32Array | Int32Array, Staged>();
+  private readonly staged = new Map<Staging, Staged>();
 
   constructor(private readonly rt: WasmRuntime, readonly op: string) {}
 
@@ -52,7 +55,21 @@ export class WasmCall {
     return this.address(name, a, need, false);
   }
 
-  private address(name: string, a: Float32Array | Int32Array, need: number, written: boolean): number {
+  /** A weight's arguments: its values' and scales' addresses, dtype code and shape (checked as addon.c does). */
+  weight(name: string, w: Weight): WeightArgs {
+    this.int('rows', w.rows);
+    this.int('cols', w.cols);
+    const n = w.rows * w.cols;
+    const want = { f32: Float32Array, bf16: Uint16Array, f16: Uint16Array, q8: Int8Array }[w.dtype];
+    if (want === undefined) this.fail(`${name} has dtype ${String(w.dtype)}, expected f32, bf16, f16 or q8`);
+    if (w.dtype === 'f32') float32('wasm', this.op, w.data as Floats);
+    else if (!(w.data instanceof want)) this.fail(`${name} (${w.dtype}) must be a ${want.name}`);
+    const data = this.address(name, w.data as Staging, n, false);
+    const scales = w.dtype === 'q8' ? this.address(`${name} scales`, w.scales!, w.rows * q8Blocks(w.cols), false) : 0;
+    return [data, scales, DTYPE_CODES[w.dtype], w.rows, w.cols];
+  }
+
+  private address(name: string, a: Staging, need: number, written: boolean): number {
     if (a.length < need) this.fail(`${name} has ${a.length} elements, the dimensions need ${need}`);
     if (this.rt.owns(a)) return a.byteOffset;
     const known = this.staged.get(a);
@@ -60,14 +77,14 @@ export class WasmCall {
       known.written ||= written;
       return known.ptr;
     }
-    const ptr = this.rt.malloc(Math.max(need, 1) * 4);
+    const ptr = this.rt.malloc(Math.max(need, 1) * a.BYTES_PER_ELEMENT);
     this.staged.set(a, { ptr, n: need, written });
     this.view(a, ptr, need).set(a.subarray(0, need));
     return ptr;
   }
 
-  private view(a: Float32Array | Int32Array, ptr: number, n: number): Float32Array | Int32Array {
-    return a instanceof Float32Array ? this.rt.floats(ptr, n) : this.rt.ints(ptr, n);
+  private view(a: Staging, ptr: number, n: number): Staging {
+    return this.rt.view(a.constructor as new (b: ArrayBufferLike, at: number, n: number) => Staging, ptr, n);
   }
 
   /** Runs the kernel, then copies written staged arrays back and frees every staged copy. */

@@ -30,7 +30,8 @@ const WORKER_STACK = 256 * 1024;
 /** The module's exports (native/wasm/exports.c and runtime.c); addresses are byte offsets in its memory. */
 export interface WasmExports {
   matmul(C: number, A: number, B: number, M: number, N: number, K: number, transA: number, transB: number, accumulate: number): void;
-  embeddingForward(out: number, table: number, ids: number, N: number, D: number): void;
+  linear(C: number, A: number, ...args: [...weight: WeightArgs, M: number, accumulate: number]): void;
+  embeddingForward(out: number, ...args: [...table: WeightArgs, ids: number, N: number]): void;
   embeddingBackward(dTable: number, dOut: number, ids: number, N: number, D: number): void;
   rmsnormForward(out: number, rstd: number, x: number, g: number, N: number, D: number, eps: number): void;
   rmsnormBackward(dx: number, dg: number, dOut: number, x: number, g: number, rstd: number, N: number, D: number): void;
@@ -52,6 +53,7 @@ export interface WasmExports {
   isa(): number;
   setIsa(isa: number): void;
   peakFlops(seconds: number, threads: number): number;
+  readBandwidth(x: number, n: number, passes: number): number;
   swat_alloc(bytes: number): number;
   swat_free(ptr: number): void;
   swat_worker(tid: number): void;
@@ -67,6 +69,9 @@ export interface WasmExports {
   __tls_size?: WebAssembly.Global;
   __tls_align?: WebAssembly.Global;
 }
+
+/** A weight: its values' address, its q8 scales' address (0 when none), dtype code, rows, cols. */
+export type WeightArgs = [data: number, scales: number, dtype: number, rows: number, cols: number];
 
 /** B, Tq, Tk, kvStride, H, Dh, window (−1 = none), softmax (0/1), slopes (address), bias. */
 export type AttentionArgs = [number, number, number, number, number, number, number, number, number, number];
@@ -240,23 +245,24 @@ export class WasmRuntime {
 
   /** A zero-filled Float32Array of n floats in the module's memory, freed when the array is collected. */
   allocFloats(n: number): Float32Array {
-    const bytes = n * 4;
+    return this.allocArray(Float32Array, n);
+  }
+
+  /** A zero-filled typed array of n elements in the module's memory, freed when the array is collected. */
+  allocArray<T extends Float32Array | Uint16Array | Int8Array>(type: new (b: ArrayBufferLike, at: number, n: number) => T & { BYTES_PER_ELEMENT: number }, n: number): T {
+    const bytes = n * (type as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
     if (this.sinceCollect > Math.max(COLLECT_AFTER, this.liveAfterCollect)) this.collect();
     const ptr = this.malloc(bytes);
-    const view = new Float32Array(this.buffer(), ptr, n);
+    const view = new type(this.buffer(), ptr, n);
     this.registry.register(view, { ptr, bytes });
     this.live += bytes;
     this.sinceCollect += bytes;
     return view;
   }
 
-  /** A view of n floats at `ptr` (staging copies). */
-  floats(ptr: number, n: number): Float32Array {
-    return new Float32Array(this.buffer(), ptr, n);
-  }
-
-  ints(ptr: number, n: number): Int32Array {
-    return new Int32Array(this.buffer(), ptr, n);
+  /** A view of n elements of `type` at `ptr` (staging copies). */
+  view<T>(type: new (b: ArrayBufferLike, at: number, n: number) => T, ptr: number, n: number): T {
+    return new type(this.buffer(), ptr, n);
   }
 
   /** The NUL-terminated string at `ptr`. */

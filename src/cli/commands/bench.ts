@@ -2,15 +2,17 @@
 
 import { backendFrom } from '../backend.js';
 import {
-  ANCHOR, type AnchorOptions, benchAttention, benchDecode, benchGemm, benchPeak, benchTrainAgainstPytorch, benchTrainVersus,
+  ANCHOR, type AnchorOptions, benchAttention, benchGemm, benchPeak, benchTrainAgainstPytorch, benchTrainVersus,
   nativeBaseline,
 } from '../../bench/suites.js';
-import { type CommandSpec, type OptionSpec, POSITIVE, POSITIVE_LIST, type Parsed, WINDOW, flag, intList, posInt, str } from '../args.js';
+import { type CommandSpec, type OptionSpec, POSITIVE, POSITIVE_LIST, type Parsed, type ValueCheck, WINDOW, flag, intList, posInt, str } from '../args.js';
 import { print } from '../output.js';
 import { Progress } from '../progress.js';
 import { runTokenizerBench } from './tokenizer.js';
 import { benchServe } from '../../bench/serve.js';
 import { benchBrowser } from '../../bench/browser.js';
+import { benchDecode } from '../../bench/decode.js';
+import { WEIGHT_DTYPES, type WeightDtype } from '../../backend/weight.js';
 
 const ANCHOR_OPTIONS: Record<string, OptionSpec> = {
   layers: { type: 'string', arg: 'L', check: POSITIVE, help: 'anchor model layers', default: String(ANCHOR.layers) },
@@ -20,6 +22,11 @@ const ANCHOR_OPTIONS: Record<string, OptionSpec> = {
   'seq-len': { type: 'string', arg: 'T', check: POSITIVE, help: 'training sequence length', default: String(ANCHOR.seqLen) },
   batch: { type: 'string', arg: 'B', check: POSITIVE, help: 'sequences per training step', default: String(ANCHOR.batch) },
   window: { type: 'string', arg: 'W', check: WINDOW, help: "attention window, or 'none'", default: String(ANCHOR.window) },
+};
+
+const DTYPE_LIST: ValueCheck = {
+  test: (s) => s.split(',').every((d) => (WEIGHT_DTYPES as readonly string[]).includes(d.trim())),
+  expected: `a comma-separated list of ${WEIGHT_DTYPES.join(', ')}`,
 };
 
 export const benchCommand: CommandSpec = {
@@ -48,8 +55,13 @@ export const benchCommand: CommandSpec = {
       },
     },
     decode: {
-      summary: 'tokens/s and memory of one decoding stream at positions 1k, 16k, 128k (1M with --long)',
-      options: { ...ANCHOR_OPTIONS, long: { type: 'boolean', help: 'also position 1M' } },
+      summary: 'tokens/s of one decoding stream per weight dtype at positions 1k and 32k, as % of the read bandwidth; memory while loading',
+      options: {
+        ...ANCHOR_OPTIONS,
+        positions: { type: 'string', arg: 'LIST', check: POSITIVE_LIST, help: 'positions decoded at', default: '1024,32768' },
+        dtypes: { type: 'string', arg: 'LIST', check: DTYPE_LIST, help: 'weight dtypes', default: WEIGHT_DTYPES.join(',') },
+        tokens: { type: 'string', arg: 'N', check: POSITIVE, help: 'timed tokens per position', default: '128' },
+      },
     },
     tokenizer: { summary: 'encode MB/s of our BPE vs gpt-tokenizer, bytes/token of each vocabulary on the built-in corpus' },
     serve: {
@@ -140,13 +152,19 @@ export async function runBench(v: Parsed): Promise<void> {
       runTokenizerBench(json);
       break;
     case 'decode': {
-      const positions = [1024, 16384, 131072, ...(flag(v, 'long') ? [1048576] : [])];
       const progress = new Progress();
-      const r = benchDecode(be, anchor(v), positions, 256, (p) => progress.update(p, positions[positions.length - 1]!, 'tokens prefilled'));
-      progress.done();
+      const threads = posInt(v, 'threads');
+      const r = benchDecode(be, anchor(v), {
+        positions: intList(v, 'positions')!, dtypes: str(v, 'dtypes')!.split(',').map((d) => d.trim() as WeightDtype), tokens: posInt(v, 'tokens')!,
+        backendName: be.name, ...(threads !== undefined ? { threads } : {}),
+      }, (line) => progress.log(line));
       emit(r, () => [
-        table(['position', 'tokens/s', 'median ms/token', 'best ms/token', 'cache', 'RSS'], r.rows.map((x) => [x.position, f1(x.tokens_per_s), x.ms_per_token.toFixed(3), x.best_ms_per_token.toFixed(3), mib(x.cache_bytes), mib(x.rss_bytes)])),
-        `time per token at ${r.rows[r.rows.length - 1]!.position} / at ${r.rows[0]!.position}: ${r.flatness.toFixed(3)} (median), ${r.best_flatness.toFixed(3)} (best)`,
+        `${be.name}: read bandwidth ${r.read_gb_per_s === null ? 'not measured' : `${f1(r.read_gb_per_s)} GB/s`}`,
+        table(['dtype', 'position', 'tokens/s', 'median ms/token', 'best ms/token', 'weights/token', '% bandwidth', 'vs f32', 'RSS'],
+          r.rows.map((x) => [x.dtype, x.position, f1(x.tokens_per_s), x.ms_per_token.toFixed(2), x.best_ms_per_token.toFixed(2), mib(x.weight_bytes_per_token), pct(x.percent_of_bandwidth),
+            x.position === r.rows[0]!.position && r.speedup_vs_f32[x.dtype] !== undefined ? `${r.speedup_vs_f32[x.dtype]!.toFixed(2)}×` : '', mib(x.rss_bytes)])),
+        'loading (a child process): peak RSS less RSS before, against the weights file',
+        table(['dtype', 'file', 'runtime', 'peak', '(peak − runtime) / file'], r.load.map((x) => [x.dtype, mib(x.file_bytes), mib(x.runtime_bytes), mib(x.peak_bytes), `${x.ratio.toFixed(2)}×`])),
       ].join('\n'));
       break;
     }

@@ -2,7 +2,7 @@
 
 import { terminalChat } from '../../api/terminal-chat.js';
 import { type CommandSpec, COUNT, type Parsed, int, str } from '../args.js';
-import { MODEL_OPTION, SAMPLING_OPTIONS, completionOptions, loadFrom } from '../inference.js';
+import { DTYPE_OPTION, MODEL_OPTION, SAMPLING_OPTIONS, completionOptions, loadFrom } from '../inference.js';
 import { print } from '../output.js';
 
 export const chatCommand: CommandSpec = {
@@ -11,6 +11,7 @@ export const chatCommand: CommandSpec = {
   usage: '-m DIR [--system TEXT] [-n N] [--temp T]',
   options: {
     model: MODEL_OPTION,
+    dtype: DTYPE_OPTION,
     system: { type: 'string', arg: 'TEXT', help: 'a system message that starts every conversation' },
     'max-tokens': { type: 'string', arg: 'N', short: 'n', check: COUNT, help: 'longest answer, in tokens', default: '256' },
     ...SAMPLING_OPTIONS,

@@ -1,7 +1,7 @@
 // swat generate: stream a continuation of a prompt with the rolling cache (constant memory).
 
 import { type CommandSpec, COUNT, IDS, POSITIVE, type Parsed, flag, int, posInt } from '../args.js';
-import { MODEL_OPTION, SAMPLING_OPTIONS, completionOptions, inputSource, loadFrom, promptOf } from '../inference.js';
+import { DTYPE_OPTION, MODEL_OPTION, SAMPLING_OPTIONS, completionOptions, inputSource, loadFrom, promptOf } from '../inference.js';
 import { print } from '../output.js';
 
 export const generateCommand: CommandSpec = {
@@ -10,6 +10,7 @@ export const generateCommand: CommandSpec = {
   usage: '-m DIR (-p TEXT | --prompt-file FILE|- | --ids 1,2,3) [-n N] [--temp T] [--stop TEXT] [--json]',
   options: {
     model: MODEL_OPTION,
+    dtype: DTYPE_OPTION,
     prompt: { type: 'string', arg: 'TEXT', short: 'p', help: 'prompt text (needs the model to have a tokenizer); empty = start of a document' },
     'prompt-file': { type: 'string', arg: 'FILE', help: "read the prompt from FILE ('-': standard input)" },
     ids: { type: 'string', arg: 'IDS', check: IDS, help: 'prompt as comma-separated token ids' },

@@ -1,7 +1,7 @@
 // swat score: log-probability of every token of a text given the ones before it.
 
 import { type CommandSpec, IDS, POSITIVE, type Parsed, posInt } from '../args.js';
-import { MODEL_OPTION, inputSource, loadFrom, promptOf } from '../inference.js';
+import { DTYPE_OPTION, MODEL_OPTION, inputSource, loadFrom, promptOf } from '../inference.js';
 import { print } from '../output.js';
 
 export const scoreCommand: CommandSpec = {
@@ -10,6 +10,7 @@ export const scoreCommand: CommandSpec = {
   usage: '-m DIR (--text TEXT | --file FILE|- | --ids 1,2,3)',
   options: {
     model: MODEL_OPTION,
+    dtype: DTYPE_OPTION,
     text: { type: 'string', arg: 'TEXT', help: 'text to score (needs the model to have a tokenizer)' },
     file: { type: 'string', arg: 'FILE', help: "read the text from FILE ('-': standard input)" },
     ids: { type: 'string', arg: 'IDS', check: IDS, help: 'comma-separated token ids to score' },

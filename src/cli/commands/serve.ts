@@ -3,7 +3,7 @@
 import { basename, resolve } from 'node:path';
 import { createServer, DEFAULT_SERVER } from '../../serve/server.js';
 import { type CommandSpec, COUNT, POSITIVE, type Parsed, type ValueCheck, int, posInt, str } from '../args.js';
-import { MODEL_OPTION, loadFrom } from '../inference.js';
+import { DTYPE_OPTION, MODEL_OPTION, loadFrom } from '../inference.js';
 import { print } from '../output.js';
 
 export const PORT: ValueCheck = { test: (s) => COUNT.test(s) && Number(s) <= 65535, expected: 'a port number from 0 to 65535' };
@@ -14,6 +14,7 @@ export const serveCommand: CommandSpec = {
   usage: '-m DIR [--host 127.0.0.1] [--port 8080] [--max-streams N] [--api-key KEY]',
   options: {
     model: MODEL_OPTION,
+    dtype: DTYPE_OPTION,
     host: { type: 'string', arg: 'HOST', help: 'address to listen on', default: '127.0.0.1' },
     port: { type: 'string', arg: 'PORT', check: PORT, help: 'port (0: any free one)', default: '8080' },
     'max-streams': { type: 'string', arg: 'N', check: POSITIVE, help: 'streams computed together', default: String(DEFAULT_SERVER.maxStreams) },

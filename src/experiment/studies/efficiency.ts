@@ -2,7 +2,9 @@
 // against training length, for SWAT (window ω) and full attention at the preset's model size. Untrained
 // weights: cost does not depend on what the model has learnt. Timings reuse the benchmark suite.
 
-import { type AnchorOptions, benchDecode, benchTrain } from '../../bench/suites.js';
+import { decodePositions } from '../../bench/decode.js';
+import { type AnchorOptions, anchorConfig, benchTrain } from '../../bench/suites.js';
+import { SwatModel } from '../../model/model.js';
 import { type Claim, type StudyResult, f2, f3, mdTable } from '../report.js';
 import type { StudyContext } from './context.js';
 
@@ -19,7 +21,7 @@ export function efficiency(ctx: StudyContext): StudyResult {
   const decode = variants.map((v) => {
     ctx.log(`efficiency: decoding with ${v.label} at positions ${p.decodePositions.join(', ')}`);
     const a: AnchorOptions = { ...base, seqLen: p.window, batch: 1, window: v.window };
-    return benchDecode(be, a, p.decodePositions, 32, (pos) => ctx.progress(pos, p.decodePositions[p.decodePositions.length - 1]!, `${v.label}: prefill`)).rows;
+    return decodePositions(SwatModel.create(anchorConfig(a), be, 0), p.decodePositions, 32, (pos) => ctx.progress(pos, p.decodePositions[p.decodePositions.length - 1]!, `${v.label}: prefill`));
   });
   // Every (variant, T) is timed once per round, rounds interleaved, and the fastest round kept: on a shared
   // machine a slow measurement mostly measures other work, and interleaving spreads that over all pairs.
