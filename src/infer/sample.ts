@@ -1,8 +1,12 @@
 // Picking the next token from one row of logits: greedy (temperature 0), or temperature sampling with
 // top-k, top-p (nucleus) and min-p filters, after an optional repetition penalty. Runs once per generated
-// token over V values, for every stream of every step, so the filters find their weight threshold in
-// O(V) (weights bucketed by their bits, one bucket sorted) and never sort the vocabulary.
-// Not here: log-probabilities for the caller (logprobs.ts), the stream's state (stream.ts).
+// token over V values, for every stream of every step, so it reads the row once (finite check, maximum,
+// then one exp per token that can matter) into a compact list of the tokens with a non-zero weight, and
+// works on that list from then on: the filters find their weight threshold in O(list) (weights bucketed by
+// their bits, only the bucket where the cut falls is sorted) and the draw walks the kept tokens once.
+// Everything is computed in the same order and arithmetic as the plain definition (sums in id order), so a
+// seeded draw is the same token as before these shortcuts. Not here: log-probabilities for the caller
+// (logprobs.ts), the stream's state (stream.ts).
 
 import { InputError } from '../errors.js';
 import type { Rng } from '../random.js';
@@ -58,30 +62,115 @@ function penalised(row: Floats, penalty: number, recent: ArrayLike<number>): Flo
   return out;
 }
 
+/** Tokens with their weights, compact and in id order; grown, never shrunk, and reused by every draw
+ *  (one thread samples at a time), so the hot path allocates nothing. */
+class WeightList {
+  ids = new Int32Array(0);
+  w = new Float64Array(0);
+  /** The high 32 bits of each weight's float64 form (sign, exponent, top of the mantissa). */
+  hi = new Uint32Array(0);
+  n = 0;
+
+  /** Empties the list, making room for `size` entries. */
+  reset(size: number): this {
+    if (this.w.length < size) {
+      this.ids = new Int32Array(size);
+      this.w = new Float64Array(size);
+      this.hi = new Uint32Array(this.w.buffer);
+    }
+    this.n = 0;
+    return this;
+  }
+
+  push(id: number, weight: number): void {
+    this.ids[this.n] = id;
+    this.w[this.n++] = weight;
+  }
+}
+
+/** The row's tokens with a non-zero tempered weight; the kept ones of a top-k cut (for top-p after it);
+ *  the ones a draw chooses from; the weights of the bucket where a cut falls. */
+const nonZero = new WeightList();
+const topKept = new WeightList();
+const drawable = new WeightList();
+const inCut = new WeightList();
+
+/** Below e^-80 of the most likely token's weight a token is never drawn; it counts as 0, which also keeps
+ *  the sums away from subnormal numbers (slow on x86). */
+const NEGLIGIBLE = -80;
+
+/** The largest value of `values`, after refusing a non-finite one (the message names `what` and the first
+ *  such index). One pass. */
+function finiteMax(values: ArrayLike<number>, what: string): number {
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    // v − v is 0 for every finite v and NaN for NaN and ±Infinity: one subtraction, no call.
+    if (v - v !== 0) nonFinite(values, what, i);
+    if (v > max) max = v;
+  }
+  return max;
+}
+
+/** exp((row − max) / temperature), each token's probability relative to the most likely one's, into
+ *  `out` for the tokens whose weight is not 0: a token under max + NEGLIGIBLE · temperature costs no exp. */
+function nonZeroWeights(row: Floats, max: number, temperature: number, out: WeightList): WeightList {
+  out.reset(row.length);
+  const inv = 1 / temperature;
+  for (let i = 0; i < row.length; i++) {
+    const z = (row[i]! - max) * inv;
+    if (!(z < NEGLIGIBLE)) out.push(i, Math.exp(z));
+  }
+  return out;
+}
+
+/** exp((row − max) / temperature) for every token (0 below the NEGLIGIBLE cutoff), as a full row. */
+export function temperedWeights(row: Floats, temperature: number): Float64Array {
+  const list = nonZeroWeights(row, finiteMax(row, 'logit'), temperature, nonZero);
+  const w = new Float64Array(row.length);
+  for (let j = 0; j < list.n; j++) w[list.ids[j]!] = list.w[j]!;
+  return w;
+}
+
 /** Buckets of weights in (0, 1] by the top bits of their float64 form (sign, exponent, two mantissa bits),
  *  whose order is the values' order: 4096 of them cover every positive double up to 1. */
 const BUCKETS = 4096;
 const bucketMass = new Float64Array(BUCKETS);
 const bucketCount = new Uint32Array(BUCKETS);
 
-/** The cut of the largest weights: the smallest set of them, taken largest first, for which
- *  `enough(count, mass)` holds. Returns the smallest kept weight and how many weights equal to it are kept
- *  (ties go to the lowest ids); everything is kept (threshold 0) when no set is enough. Exact, in O(V): one
- *  pass buckets the weights, and only the bucket where the cut falls is sorted. */
-export function cutOf(w: Float64Array, enough: (count: number, mass: number) => boolean): { threshold: number; ties: number } {
-  const hi = new Uint32Array(w.buffer, w.byteOffset, w.length * 2);
+function bucketOf(hi: number): number {
+  return Math.min(hi >>> 18, BUCKETS - 1);
+}
+
+/** What a cut keeps: the weights above `threshold` and the first `ties` (lowest ids) equal to it. */
+interface Cut {
+  threshold: number;
+  ties: number;
+}
+
+const NO_CUT: Cut = { threshold: 0, ties: Infinity };
+
+/** The cut of the largest weights of `list` and `zeros` more weights of 0: the smallest set of them, taken
+ *  largest first, that holds `limit` weights (`byCount`) or else `limit` mass. Returns the smallest kept
+ *  weight and how many weights equal to it are kept (ties go to the lowest ids); everything is kept when
+ *  no set is enough. Exact, in O(list): one pass buckets the weights (the masses summed in id order within
+ *  a bucket, buckets added largest first), and only the bucket where the cut falls is sorted. */
+function cutOf(list: WeightList, zeros: number, byCount: boolean, limit: number): Cut {
+  const { w, hi, n } = list;
   let top = 0;
-  for (let i = 0; i < w.length; i++) {
-    const b = Math.min(hi[2 * i + 1]! >>> 18, BUCKETS - 1);
-    bucketMass[b]! += w[i]!;
+  for (let j = 0; j < n; j++) {
+    const b = bucketOf(hi[2 * j + 1]!);
+    bucketMass[b]! += w[j]!;
     bucketCount[b]!++;
     if (b > top) top = b;
   }
+  // A weight of 0 falls in bucket 0 and adds no mass.
+  bucketCount[0]! += zeros;
   let count = 0;
   let mass = 0;
   let cut = -1;
   for (let b = top; b >= 0 && cut < 0; b--) {
-    if (enough(count + bucketCount[b]!, mass + bucketMass[b]!)) cut = b;
+    if (byCount ? count + bucketCount[b]! >= limit : mass + bucketMass[b]! >= limit) cut = b;
     else {
       count += bucketCount[b]!;
       mass += bucketMass[b]!;
@@ -89,119 +178,130 @@ export function cutOf(w: Float64Array, enough: (count: number, mass: number) => 
   }
   bucketMass.fill(0, 0, top + 1);
   bucketCount.fill(0, 0, top + 1);
-  if (cut < 0) return { threshold: 0, ties: Infinity };
-  const inCut: number[] = [];
-  for (let i = 0; i < w.length; i++) if (Math.min(hi[2 * i + 1]! >>> 18, BUCKETS - 1) === cut) inCut.push(w[i]!);
-  const sorted = Float64Array.from(inCut).sort().reverse();
-  let k = 0;
-  while (k < sorted.length && !enough(count, mass)) {
+  if (cut < 0) return NO_CUT;
+  const bucket = inCut.reset(n + (cut === 0 ? zeros : 0));
+  for (let j = 0; j < n; j++) if (bucketOf(hi[2 * j + 1]!) === cut) bucket.push(j, w[j]!);
+  if (cut === 0) for (let z = 0; z < zeros; z++) bucket.push(-1, 0);
+  // Ascending, walked from the end: the largest first.
+  const sorted = bucket.w.subarray(0, bucket.n).sort();
+  let k = sorted.length;
+  while (k > 0 && !(byCount ? count >= limit : mass >= limit)) {
     count++;
-    mass += sorted[k++]!;
+    mass += sorted[--k]!;
   }
-  const threshold = sorted[Math.max(0, k - 1)]!;
+  const threshold = sorted[Math.min(sorted.length - 1, k)]!;
   let ties = 0;
-  for (let j = 0; j < k; j++) if (sorted[j] === threshold) ties++;
+  for (let j = sorted.length - 1; j >= k; j--) if (sorted[j] === threshold) ties++;
   return { threshold, ties };
 }
 
-/** The weights of the ids that a cut keeps, in id order. */
-function kept(w: Float64Array, threshold: number, ties: number): Float64Array {
-  const out: number[] = [];
-  for (let i = 0; i < w.length; i++) if (w[i]! > threshold || (w[i] === threshold && ties-- > 0)) out.push(w[i]!);
-  return Float64Array.from(out);
-}
-
-/** What the filters keep: the weights above `threshold`, the first `ties` (lowest ids) equal to it, and
- *  none below `floor` (min-p). */
-interface Keep {
-  threshold: number;
-  ties: number;
+/** What the filters keep: a cut, and none below `floor` (min-p). */
+interface Keep extends Cut {
   floor: number;
 }
 
-/** The rule of top-k, then top-p among those, then min-p; null when no filter is on. The filters keep the
- *  most likely tokens, so they amount to a weight threshold: every token above it, and of those exactly at
- *  it the lowest ids, as many as a stable sort would take. */
-function keepRule(w: Float64Array, o: SamplingOptions): Keep | null {
+const KEEP_ALL: Keep = { ...NO_CUT, floor: 0 };
+
+/** The rule of top-k, then top-p among those, then min-p, over the non-zero weights of a row of V; null when
+ *  no filter is on. The filters keep the most likely tokens, so they amount to a weight threshold: every
+ *  token above it, and of those exactly at it the lowest ids, as many as a stable sort would take. */
+function keepRule(list: WeightList, V: number, o: SamplingOptions): Keep | null {
   if (o.topK === 0 && o.topP >= 1 && o.minP === 0) return null;
-  let cut = { threshold: 0, ties: Infinity };
-  if (o.topK > 0) cut = cutOf(w, (count) => count >= o.topK);
+  let cut = NO_CUT;
+  if (o.topK > 0) cut = cutOf(list, V - list.n, true, o.topK);
   if (o.topP < 1) {
-    const pool = o.topK > 0 ? kept(w, cut.threshold, cut.ties) : w;
+    let pool = list;
+    if (o.topK > 0) {
+      // The top-k set's non-zero weights: its weights of 0 add no mass, so top-p never cuts among them.
+      pool = topKept.reset(list.n);
+      let ties = cut.ties;
+      for (let j = 0; j < list.n; j++) {
+        const x = list.w[j]!;
+        if (x > cut.threshold || (x === cut.threshold && ties-- > 0)) pool.push(list.ids[j]!, x);
+      }
+    }
     let total = 0;
-    for (let i = 0; i < pool.length; i++) total += pool[i]!;
-    const need = o.topP * total;
+    for (let j = 0; j < pool.n; j++) total += pool.w[j]!;
     // The nucleus lies within the top-k set, whose ties were the lowest ids: so are the nucleus's.
-    cut = cutOf(pool, (_count, mass) => mass >= need);
+    cut = cutOf(pool, 0, false, o.topP * total);
   }
   // min-p: weights are relative to the most likely token (weight 1), so min-p is a weight floor too.
   return { ...cut, floor: Math.max(cut.threshold, o.minP) };
 }
 
-/** Whether the weight x of the next id in id order is kept; `ties` counts down the ties still kept. */
-function keeps(x: number, k: Keep, ties: { left: number }): boolean {
-  return x > k.floor || (x === k.floor && (x > k.threshold || ties.left-- > 0));
+/** The entries of `list` that rule `k` keeps, into `out` (in id order); returns their total weight, summed
+ *  in id order. Weights of 0 are never in `list`: a kept 0 adds nothing to the total or the draw. */
+function keptOf(list: WeightList, k: Keep, out: WeightList): number {
+  out.reset(list.n);
+  let ties = k.ties;
+  let total = 0;
+  for (let j = 0; j < list.n; j++) {
+    const x = list.w[j]!;
+    if (x > k.floor || (x === k.floor && (x > k.threshold || ties-- > 0))) {
+      out.push(list.ids[j]!, x);
+      total += x;
+    }
+  }
+  return total;
 }
 
-/** The ids the filters let a draw choose from, in id order; null when no filter is on. */
+/** The largest id rule `k` keeps over a row of V whose non-zero weights are `list`, counting the weights of
+ *  0 it keeps (the first `ties` of them when the floor is 0); -1 when none. */
+function lastKept(list: WeightList, kept: WeightList, V: number, k: Keep): number {
+  let last = kept.n > 0 ? kept.ids[kept.n - 1]! : -1;
+  if (k.floor !== 0) return last;
+  let ties = k.ties;
+  for (let id = 0, j = 0; id < V && ties > 0; id++) {
+    if (j < list.n && list.ids[j] === id) j++;
+    else {
+      ties--;
+      last = Math.max(last, id);
+    }
+  }
+  return last;
+}
+
+/** The ids the filters let a draw choose from, in id order, given the row's weights `w`; null when no filter
+ *  is on. */
 export function candidates(w: Float64Array, o: SamplingOptions): number[] | null {
-  const k = keepRule(w, o);
+  const list = nonZero.reset(w.length);
+  for (let i = 0; i < w.length; i++) if (w[i] !== 0) list.push(i, w[i]!);
+  const k = keepRule(list, w.length, o);
   if (k === null) return null;
-  const ties = { left: k.ties };
   const ids: number[] = [];
-  for (let i = 0; i < w.length; i++) if (keeps(w[i]!, k, ties)) ids.push(i);
+  let ties = k.ties;
+  for (let i = 0; i < w.length; i++) {
+    const x = w[i]!;
+    if (x > k.floor || (x === k.floor && (x > k.threshold || ties-- > 0))) ids.push(i);
+  }
   return ids;
 }
 
-/** Scratch for the tempered weights of one row, reused by every draw (one thread samples at a time). */
-let scratch = new Float64Array(0);
-
-/** The next token. `recent` holds the latest ids the repetition penalty looks at. The kept tokens are
- *  walked in id order with their tempered weights, twice (their total, then the draw); no list of them is
- *  built. */
+/** The next token. `recent` holds the latest ids the repetition penalty looks at. One `rng.uniform()` per
+ *  draw, over the kept tokens in id order. */
 export function sampleToken(logits: Floats, o: SamplingOptions, rng: Rng, recent: ArrayLike<number> = []): number {
-  checkFiniteOutput(logits, 'logit');
+  let max = finiteMax(logits, 'logit');
   const row = penalised(logits, o.repetitionPenalty, recent);
   if (o.greedy || o.temperature === 0) return argmax(row);
-  if (scratch.length !== row.length) scratch = new Float64Array(row.length);
-  const w = temperedWeights(row, o.temperature, scratch);
-  const k = keepRule(w, o) ?? { threshold: 0, ties: Infinity, floor: 0 };
-  let total = 0;
-  let last = -1;
-  let ties = { left: k.ties };
-  for (let i = 0; i < w.length; i++) {
-    if (!keeps(w[i]!, k, ties)) continue;
-    total += w[i]!;
-    last = i;
-  }
+  // A penalised logit may overflow float32 to -Infinity: its weight is 0, as any below the cutoff.
+  if (row !== logits) max = row[argmax(row)]!;
+  const list = nonZeroWeights(row, max, o.temperature, nonZero);
+  const k = keepRule(list, row.length, o) ?? KEEP_ALL;
+  const total = keptOf(list, k, drawable);
   let u = rng.uniform() * total;
-  ties = { left: k.ties };
-  for (let i = 0; i < w.length; i++) if (keeps(w[i]!, k, ties) && (u -= w[i]!) < 0) return i;
+  for (let j = 0; j < drawable.n; j++) if ((u -= drawable.w[j]!) < 0) return drawable.ids[j]!;
   // Rounding can leave u ≥ 0 after the last subtraction: the last kept token takes it.
+  const last = lastKept(list, drawable, row.length, k);
   return last >= 0 ? last : argmax(row);
-}
-
-/** Below e^-80 of the most likely token's weight a token is never drawn; it counts as 0, which also keeps
- *  the sums away from subnormal numbers (slow on x86). */
-const NEGLIGIBLE = -80;
-
-/** exp((row − max) / temperature): each token's probability relative to the most likely one's (in `out`
- *  when given). */
-export function temperedWeights(row: Floats, temperature: number, out?: Float64Array): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
-  const w = out ?? new Float64Array(row.length);
-  const inv = 1 / temperature;
-  for (let i = 0; i < row.length; i++) {
-    const z = (row[i]! - max) * inv;
-    w[i] = z < NEGLIGIBLE ? 0 : Math.exp(z);
-  }
-  return w;
 }
 
 /** Finite weights can still overflow float32 on the way to the logits (weights near 3e38): a NaN would be
  *  sampled as no token at all and printed as null. Refuse it in one line instead. */
 export function checkFiniteOutput(values: ArrayLike<number>, what: string): void {
   const i = firstNonFinite(values);
-  if (i >= 0) throw new InputError(`the model computed a non-finite ${what} (${values[i]} at index ${i}): its weights overflow float32`);
+  if (i >= 0) nonFinite(values, what, i);
+}
+
+function nonFinite(values: ArrayLike<number>, what: string, i: number): never {
+  throw new InputError(`the model computed a non-finite ${what} (${values[i]} at index ${i}): its weights overflow float32`);
 }
