@@ -70,6 +70,10 @@ class WeightList {
   /** The high 32 bits of each weight's float64 form (sign, exponent, top of the mantissa). */
   hi = new Uint32Array(0);
   n = 0;
+  /** The weights' sum, in id order. */
+  total = 0;
+  /** Whether the buckets (below) hold this list's weights, counted as they were added. */
+  bucketed = false;
 
   /** Empties the list, making room for `size` entries. */
   reset(size: number): this {
@@ -79,25 +83,37 @@ class WeightList {
       this.hi = new Uint32Array(this.w.buffer);
     }
     this.n = 0;
+    this.total = 0;
+    this.bucketed = false;
     return this;
   }
 
   push(id: number, weight: number): void {
     this.ids[this.n] = id;
     this.w[this.n++] = weight;
+    this.total += weight;
   }
 }
 
 /** The row's tokens with a non-zero tempered weight; the kept ones of a top-k cut (for top-p after it);
- *  the ones a draw chooses from; the weights of the bucket where a cut falls. */
+ *  the ones a draw chooses from. */
 const nonZero = new WeightList();
 const topKept = new WeightList();
 const drawable = new WeightList();
-const inCut = new WeightList();
 
 /** Below e^-80 of the most likely token's weight a token is never drawn; it counts as 0, which also keeps
  *  the sums away from subnormal numbers (slow on x86). */
 const NEGLIGIBLE = -80;
+
+/** Buckets of weights in (0, 1] by the top bits of their float64 form (sign, exponent, two mantissa bits),
+ *  whose order is the values' order: 4096 of them cover every positive double up to 1. */
+const BUCKETS = 4096;
+const bucketMass = new Float64Array(BUCKETS);
+const bucketCount = new Uint32Array(BUCKETS);
+
+function bucketOf(hi: number): number {
+  return Math.min(hi >>> 18, BUCKETS - 1);
+}
 
 /** The largest value of `values`, after refusing a non-finite one (the message names `what` and the first
  *  such index). One pass. */
@@ -113,33 +129,39 @@ function finiteMax(values: ArrayLike<number>, what: string): number {
 }
 
 /** exp((row − max) / temperature), each token's probability relative to the most likely one's, into
- *  `out` for the tokens whose weight is not 0: a token under max + NEGLIGIBLE · temperature costs no exp. */
-function nonZeroWeights(row: Floats, max: number, temperature: number, out: WeightList): WeightList {
-  out.reset(row.length);
+ *  `out` for the tokens whose weight is not 0: a token under max + NEGLIGIBLE · temperature costs no exp.
+ *  With `bucket`, the weights are also counted into the buckets for a cut, in the same pass. */
+function nonZeroWeights(row: Floats, max: number, temperature: number, out: WeightList, bucket: boolean): WeightList {
+  const { ids, w, hi } = out.reset(row.length);
   const inv = 1 / temperature;
+  let n = 0;
+  let total = 0;
   for (let i = 0; i < row.length; i++) {
     const z = (row[i]! - max) * inv;
-    if (!(z < NEGLIGIBLE)) out.push(i, Math.exp(z));
+    if (z < NEGLIGIBLE) continue;
+    const x = Math.exp(z);
+    ids[n] = i;
+    w[n] = x;
+    total += x;
+    if (bucket) {
+      const b = bucketOf(hi[2 * n + 1]!);
+      bucketMass[b]! += x;
+      bucketCount[b]!++;
+    }
+    n++;
   }
+  out.n = n;
+  out.total = total;
+  out.bucketed = bucket;
   return out;
 }
 
 /** exp((row − max) / temperature) for every token (0 below the NEGLIGIBLE cutoff), as a full row. */
 export function temperedWeights(row: Floats, temperature: number): Float64Array {
-  const list = nonZeroWeights(row, finiteMax(row, 'logit'), temperature, nonZero);
+  const list = nonZeroWeights(row, finiteMax(row, 'logit'), temperature, nonZero, false);
   const w = new Float64Array(row.length);
   for (let j = 0; j < list.n; j++) w[list.ids[j]!] = list.w[j]!;
   return w;
-}
-
-/** Buckets of weights in (0, 1] by the top bits of their float64 form (sign, exponent, two mantissa bits),
- *  whose order is the values' order: 4096 of them cover every positive double up to 1. */
-const BUCKETS = 4096;
-const bucketMass = new Float64Array(BUCKETS);
-const bucketCount = new Uint32Array(BUCKETS);
-
-function bucketOf(hi: number): number {
-  return Math.min(hi >>> 18, BUCKETS - 1);
 }
 
 /** What a cut keeps: the weights above `threshold` and the first `ties` (lowest ids) equal to it. */
@@ -157,13 +179,17 @@ const NO_CUT: Cut = { threshold: 0, ties: Infinity };
  *  a bucket, buckets added largest first), and only the bucket where the cut falls is sorted. */
 function cutOf(list: WeightList, zeros: number, byCount: boolean, limit: number): Cut {
   const { w, hi, n } = list;
-  let top = 0;
-  for (let j = 0; j < n; j++) {
-    const b = bucketOf(hi[2 * j + 1]!);
-    bucketMass[b]! += w[j]!;
-    bucketCount[b]!++;
-    if (b > top) top = b;
+  if (!list.bucketed) {
+    for (let j = 0; j < n; j++) {
+      const b = bucketOf(hi[2 * j + 1]!);
+      bucketMass[b]! += w[j]!;
+      bucketCount[b]!++;
+    }
   }
+  list.bucketed = false;
+  // The largest weight is 1 (bucket 4092) unless the temperature is so small that it came out NaN.
+  let top = BUCKETS - 1;
+  while (top > 0 && bucketCount[top] === 0) top--;
   // A weight of 0 falls in bucket 0 and adds no mass.
   bucketCount[0]! += zeros;
   let count = 0;
@@ -179,20 +205,97 @@ function cutOf(list: WeightList, zeros: number, byCount: boolean, limit: number)
   bucketMass.fill(0, 0, top + 1);
   bucketCount.fill(0, 0, top + 1);
   if (cut < 0) return NO_CUT;
-  const bucket = inCut.reset(n + (cut === 0 ? zeros : 0));
-  for (let j = 0; j < n; j++) if (bucketOf(hi[2 * j + 1]!) === cut) bucket.push(j, w[j]!);
-  if (cut === 0) for (let z = 0; z < zeros; z++) bucket.push(-1, 0);
-  // Ascending, walked from the end: the largest first.
-  const sorted = bucket.w.subarray(0, bucket.n).sort();
-  let k = sorted.length;
-  while (k > 0 && !(byCount ? count >= limit : mass >= limit)) {
-    count++;
-    mass += sorted[--k]!;
-  }
-  const threshold = sorted[Math.min(sorted.length - 1, k)]!;
+  const grouped = groupedCut(list, cut, zeros);
+  // The bucket's weights one at a time, largest first, until the set is enough: the mass is summed in
+  // exactly that order. A sub-bucket is sorted (ascending, walked from its end) when the walk reaches it.
+  let threshold = 0;
   let ties = 0;
-  for (let j = sorted.length - 1; j >= k; j--) if (sorted[j] === threshold) ties++;
+  let taken = false;
+  walk: for (let sub = SUB_BUCKETS - 1; sub >= 0; sub--) {
+    const from = subStart[sub]!;
+    const to = subStart[sub + 1]!;
+    sortRange(grouped, from, to);
+    for (let j = to - 1; j >= from; j--) {
+      if (byCount ? count >= limit : mass >= limit) {
+        // Enough before any weight of the bucket: its largest is the threshold, none of it kept.
+        if (!taken) threshold = grouped[j]!;
+        break walk;
+      }
+      const x = grouped[j]!;
+      count++;
+      mass += x;
+      if (taken && x === threshold) ties++;
+      else {
+        threshold = x;
+        ties = 1;
+        taken = true;
+      }
+    }
+  }
   return { threshold, ties };
+}
+
+/** Sub-buckets of the bucket where a cut falls, by the next 11 bits of the float64 form: when one bucket
+ *  holds most of the row (a flat distribution, as from an untrained model) each sub-bucket is small, so
+ *  grouping by them and sorting each one only when the walk reaches it costs about a pass, where sorting
+ *  the whole bucket cost V log V. */
+const SUB_BUCKETS = 2048;
+/** Where each sub-bucket starts in the grouped weights (and the end, at SUB_BUCKETS). */
+const subStart = new Uint32Array(SUB_BUCKETS + 1);
+const subNext = new Uint32Array(SUB_BUCKETS);
+let gathered = new Float64Array(0);
+let gatheredHi = new Uint32Array(0);
+let grouped = new Float64Array(0);
+
+/** Sorts a[from..to) ascending, as `TypedArray.prototype.sort` does (NaN last): by insertion when short
+ *  (most sub-buckets hold a few weights, and a call to the built-in costs more than sorting them). */
+function sortRange(a: Float64Array, from: number, to: number): void {
+  if (to - from > 32) {
+    a.subarray(from, to).sort();
+    return;
+  }
+  for (let i = from + 1; i < to; i++) {
+    const x = a[i]!;
+    if (x !== x) continue; // NaN stays after everything, as it came
+    let j = i - 1;
+    while (j >= from && !(a[j]! <= x)) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
+
+function subBucketOf(hi: number): number {
+  return (hi >>> 7) & (SUB_BUCKETS - 1);
+}
+
+/** The weights of `list` in bucket `cut` (with `zeros` weights of 0 when it is bucket 0), grouped by
+ *  sub-bucket in ascending order; `subStart` gives the groups. */
+function groupedCut(list: WeightList, cut: number, zeros: number): Float64Array {
+  const { w, hi, n } = list;
+  if (gathered.length < n + zeros) {
+    gathered = new Float64Array(n + zeros);
+    gatheredHi = new Uint32Array(gathered.buffer);
+    grouped = new Float64Array(n + zeros);
+  }
+  subStart.fill(0);
+  let size = 0;
+  for (let j = 0; j < n; j++) {
+    const h = hi[2 * j + 1]!;
+    if (bucketOf(h) !== cut) continue;
+    gathered[size++] = w[j]!;
+    subStart[subBucketOf(h) + 1]!++;
+  }
+  if (cut === 0) {
+    gathered.fill(0, size, size + zeros);
+    size += zeros;
+    subStart[subBucketOf(0) + 1]! += zeros;
+  }
+  for (let sub = 0; sub < SUB_BUCKETS; sub++) subStart[sub + 1]! += subStart[sub]!;
+  subNext.set(subStart.subarray(0, SUB_BUCKETS));
+  for (let j = 0; j < size; j++) grouped[subNext[subBucketOf(gatheredHi[2 * j + 1]!)]!++] = gathered[j]!;
+  return grouped;
 }
 
 /** What the filters keep: a cut, and none below `floor` (min-p). */
@@ -220,10 +323,8 @@ function keepRule(list: WeightList, V: number, o: SamplingOptions): Keep | null 
         if (x > cut.threshold || (x === cut.threshold && ties-- > 0)) pool.push(list.ids[j]!, x);
       }
     }
-    let total = 0;
-    for (let j = 0; j < pool.n; j++) total += pool.w[j]!;
     // The nucleus lies within the top-k set, whose ties were the lowest ids: so are the nucleus's.
-    cut = cutOf(pool, 0, false, o.topP * total);
+    cut = cutOf(pool, 0, false, o.topP * pool.total);
   }
   // min-p: weights are relative to the most likely token (weight 1), so min-p is a weight floor too.
   return { ...cut, floor: Math.max(cut.threshold, o.minP) };
@@ -232,16 +333,22 @@ function keepRule(list: WeightList, V: number, o: SamplingOptions): Keep | null 
 /** The entries of `list` that rule `k` keeps, into `out` (in id order); returns their total weight, summed
  *  in id order. Weights of 0 are never in `list`: a kept 0 adds nothing to the total or the draw. */
 function keptOf(list: WeightList, k: Keep, out: WeightList): number {
-  out.reset(list.n);
+  const { ids, w, n } = list;
+  const { floor, threshold } = k;
+  const keptIds = out.reset(n).ids;
+  const keptW = out.w;
   let ties = k.ties;
   let total = 0;
-  for (let j = 0; j < list.n; j++) {
-    const x = list.w[j]!;
-    if (x > k.floor || (x === k.floor && (x > k.threshold || ties-- > 0))) {
-      out.push(list.ids[j]!, x);
+  let m = 0;
+  for (let j = 0; j < n; j++) {
+    const x = w[j]!;
+    if (x > floor || (x === floor && (x > threshold || ties-- > 0))) {
+      keptIds[m] = ids[j]!;
+      keptW[m++] = x;
       total += x;
     }
   }
+  out.n = m;
   return total;
 }
 
@@ -285,11 +392,13 @@ export function sampleToken(logits: Floats, o: SamplingOptions, rng: Rng, recent
   if (o.greedy || o.temperature === 0) return argmax(row);
   // A penalised logit may overflow float32 to -Infinity: its weight is 0, as any below the cutoff.
   if (row !== logits) max = row[argmax(row)]!;
-  const list = nonZeroWeights(row, max, o.temperature, nonZero);
+  // Bucketed while the weights are made when the first cut (top-k, else top-p) is over all of them.
+  const list = nonZeroWeights(row, max, o.temperature, nonZero, o.topK > 0 || o.topP < 1);
   const k = keepRule(list, row.length, o) ?? KEEP_ALL;
   const total = keptOf(list, k, drawable);
   let u = rng.uniform() * total;
-  for (let j = 0; j < drawable.n; j++) if ((u -= drawable.w[j]!) < 0) return drawable.ids[j]!;
+  const { ids, w, n } = drawable;
+  for (let j = 0; j < n; j++) if ((u -= w[j]!) < 0) return ids[j]!;
   // Rounding can leave u ≥ 0 after the last subtraction: the last kept token takes it.
   const last = lastKept(list, drawable, row.length, k);
   return last >= 0 ? last : argmax(row);
