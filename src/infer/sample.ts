@@ -1,11 +1,12 @@
 // Picking the next token from one row of logits: greedy (temperature 0), or temperature sampling with
 // top-k, top-p (nucleus) and min-p filters, after an optional repetition penalty. Runs once per generated
-// token over V values, for every stream of every step, so it reads the row once (finite check, maximum,
+// token over V values, for every stream of every step, so it reads the row twice (finite check and maximum,
 // then one exp per token that can matter) into a compact list of the tokens with a non-zero weight, and
 // works on that list from then on: the filters find their weight threshold in O(list) (weights bucketed by
-// their bits, only the bucket where the cut falls is sorted) and the draw walks the kept tokens once.
-// Everything is computed in the same order and arithmetic as the plain definition (sums in id order), so a
-// seeded draw is the same token as before these shortcuts. Not here: log-probabilities for the caller
+// their bits, the bucket where the cut falls sorted only as far as the cut) and the draw walks the kept
+// tokens once.
+// Every sum is taken in the same order and arithmetic as before these shortcuts (in id order; bucket by
+// bucket for a cut), so a seeded draw is the same token. Not here: log-probabilities for the caller
 // (logprobs.ts), the stream's state (stream.ts).
 
 import { InputError } from '../errors.js';
@@ -115,6 +116,13 @@ function bucketOf(hi: number): number {
   return Math.min(hi >>> 18, BUCKETS - 1);
 }
 
+/** Counts weight x, whose float64 form has high word `hi`, into its bucket. */
+function addToBucket(hi: number, x: number): void {
+  const b = bucketOf(hi);
+  bucketMass[b]! += x;
+  bucketCount[b]!++;
+}
+
 /** The largest value of `values`, after refusing a non-finite one (the message names `what` and the first
  *  such index). One pass. */
 function finiteMax(values: ArrayLike<number>, what: string): number {
@@ -143,11 +151,7 @@ function nonZeroWeights(row: Floats, max: number, temperature: number, out: Weig
     ids[n] = i;
     w[n] = x;
     total += x;
-    if (bucket) {
-      const b = bucketOf(hi[2 * n + 1]!);
-      bucketMass[b]! += x;
-      bucketCount[b]!++;
-    }
+    if (bucket) addToBucket(hi[2 * n + 1]!, x);
     n++;
   }
   out.n = n;
@@ -176,15 +180,12 @@ const NO_CUT: Cut = { threshold: 0, ties: Infinity };
  *  largest first, that holds `limit` weights (`byCount`) or else `limit` mass. Returns the smallest kept
  *  weight and how many weights equal to it are kept (ties go to the lowest ids); everything is kept when
  *  no set is enough. Exact, in O(list): one pass buckets the weights (the masses summed in id order within
- *  a bucket, buckets added largest first), and only the bucket where the cut falls is sorted. */
+ *  a bucket, buckets added largest first), and the bucket where the cut falls is sorted only as far as
+ *  the cut, one sub-bucket at a time. */
 function cutOf(list: WeightList, zeros: number, byCount: boolean, limit: number): Cut {
   const { w, hi, n } = list;
   if (!list.bucketed) {
-    for (let j = 0; j < n; j++) {
-      const b = bucketOf(hi[2 * j + 1]!);
-      bucketMass[b]! += w[j]!;
-      bucketCount[b]!++;
-    }
+    for (let j = 0; j < n; j++) addToBucket(hi[2 * j + 1]!, w[j]!);
   }
   list.bucketed = false;
   // The largest weight is 1 (bucket 4092) unless the temperature is so small that it came out NaN.
