@@ -205,7 +205,8 @@ test('after a kill before the first periodic checkpoint, re-running resumes and 
 
 test('a second trainer on the same --out is refused while the first runs; a killed trainer\'s lock does not block the next', async () => {
   const dir = join(root, 'locked');
-  const first = launch(...run(dir, '--steps', '100000')); // killed below: it must still be running then, however fast the machine
+  // Killed below: it must still be running then, however fast the machine, and hold no checkpoint past step 0.
+  const first = launch(...run(dir, '--steps', '100000', '--checkpoint-interval', '100000'));
   await waitFor(() => existsSync(join(dir, 'metrics.jsonl')), 'the first trainer to start');
   fails(new RegExp(`^swat: error: ${dir} is in use by swat train \\(pid ${first.child.pid}, since [0-9T:.Z-]+\\): wait for it to finish or stop it$`), ...run(dir, '--steps', '5000'));
   fails(new RegExp(`^swat: error: ${dir} is in use by swat train \\(pid ${first.child.pid}, `), 'init', '--out', dir, ...arch, '--force');
