@@ -18,6 +18,7 @@ import { loadModel } from '../src/model/store.js';
 import { Rng } from '../src/random.js';
 import { ByteLevelTokenizer } from '../src/tokenizer/byte-level.js';
 import { fixtureTree } from './support/files.js';
+import { plainKept, plainWeights } from './support/plain-sampler.js';
 import { chainModelDir } from './support/models.js';
 
 const f64 = new ReferenceBackend('float64');
@@ -72,22 +73,6 @@ test('a cache with little slack holds ω − 1 + slack rows and gives the same r
   assert.equal(usual.bytes, 2 * 2 * 2 * 4 * 8 * 8);
 });
 
-/** The filters as they are defined: sort everything by probability (ties by id), cut, keep in that order. */
-function naiveCandidates(row: Float32Array, o: SamplingOptions): number[] {
-  let order = Array.from(row.keys()).sort((a, b) => row[b]! - row[a]! || a - b);
-  const w = (i: number) => Math.exp((row[i]! - row[order[0]!]!) / o.temperature);
-  if (o.topK > 0) order = order.slice(0, o.topK);
-  if (o.topP < 1) {
-    const need = o.topP * order.reduce((a, i) => a + w(i), 0);
-    let mass = 0;
-    let keep = 0;
-    while (mass < need) mass += w(order[keep++]!);
-    order = order.slice(0, keep);
-  }
-  if (o.minP > 0) order = order.filter((i) => w(i) >= o.minP);
-  return order.sort((a, b) => a - b);
-}
-
 test('sampling filters keep what a full sort keeps, and draw only from it; temperature 0 is greedy; the penalty demotes recent tokens', () => {
   const rng = new Rng(5);
   const row = Float32Array.from({ length: 300 }, () => (rng.uniform() - 0.5) * 8);
@@ -96,7 +81,7 @@ test('sampling filters keep what a full sort keeps, and draw only from it; tempe
   for (const c of cases) {
     const o = { ...DEFAULT_SAMPLING, ...c };
     const kept = candidates(temperedWeights(row, o.temperature), o);
-    assert.deepEqual(kept, naiveCandidates(row, o), JSON.stringify(c));
+    assert.deepEqual(kept, plainKept(plainWeights(row, o.temperature), o), JSON.stringify(c));
     const draws = new Set(Array.from({ length: 300 }, (_, i) => sampleToken(row, o, new Rng(i))));
     assert.ok([...draws].every((id) => kept!.includes(id)), JSON.stringify(c));
     if (kept!.length > 1) assert.ok(draws.size > 1, `${JSON.stringify(c)}: always the same draw`);
@@ -106,7 +91,7 @@ test('sampling filters keep what a full sort keeps, and draw only from it; tempe
   const tied = Float32Array.of(0, 2, 1, 2, 2, 1, 3);
   for (const c of [{ topK: 3 }, { topK: 2 }, { topK: 5, topP: 0.6 }, { topP: 0.5 }, { topP: 0.7 }]) {
     const o = { ...DEFAULT_SAMPLING, temperature: 1, ...c };
-    assert.deepEqual(candidates(temperedWeights(tied, 1), o), naiveCandidates(tied, o), JSON.stringify(c));
+    assert.deepEqual(candidates(temperedWeights(tied, 1), o), plainKept(plainWeights(tied, 1), o), JSON.stringify(c));
   }
   const best = row.indexOf(Math.max(...row));
   assert.equal(sampleToken(row, { ...DEFAULT_SAMPLING, temperature: 0 }, new Rng(1)), best);
