@@ -160,6 +160,7 @@ describe('swat web', () => {
       await bare.close();
     }
     fails(`model directory not found: ${join(root, 'nothing')}`, 'web', '--port', '0', '--model', join(root, 'nothing'));
+    fails('model directory not found: nothing', 'web', '--port', '0', '--model', 'nothing');
     fails("--port must be a port number from 0 to 65535, got '70000'", 'web', '--port', '70000');
     await assert.rejects(startWebServer({ host: '127.0.0.1', port: 0, model: null, appDir: root }), {
       name: 'InputError', message: `the web app is not built (${root} has no index.html): run npm run build:web`,

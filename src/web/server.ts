@@ -80,8 +80,9 @@ function appFiles(dir: string): Map<string, string> {
 
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const files = appFiles(o.appDir ?? WEB_DIR);
+  // A bad directory is one line now, naming it as typed (as the other commands do), not an error on the page.
+  if (o.model !== null) readModelConfig(o.model);
   const modelDir = o.model === null ? null : resolve(o.model);
-  if (modelDir !== null) readModelConfig(modelDir); // a bad directory is one line now, not an error on the page
   const send = (res: ServerResponse, status: number, type: string, body: Buffer | string) => {
     res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
     res.end(res.req.method === 'HEAD' ? undefined : body);
